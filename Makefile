@@ -8,7 +8,7 @@ STAMP := $(VENV)/.deps-installed
 WHEEL_STAMP := $(VENV)/.wheel-installed
 export MATURIN_NO_INSTALL_RUST := 1
 
-.PHONY: demo test test-rust test-python bench build develop clean fmt lint
+.PHONY: demo test test-rust test-python bench build dev clean fmt lint
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ $(WHEEL_STAMP): $(STAMP) Cargo.toml Cargo.lock pyproject.toml $(shell find src p
 	touch $(WHEEL_STAMP)
 
 build: $(WHEEL_STAMP)
+
+# Fast incremental build into the venv for development (not for benchmarks).
+dev: $(STAMP)
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --profile dev-fast --quiet
+	rm -f $(WHEEL_STAMP)
 
 demo: build
 	$(PY) examples/quickstart.py

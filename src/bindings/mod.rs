@@ -4,6 +4,11 @@ mod convert;
 mod errors;
 mod functions;
 mod grad_mode;
+mod nn_functional;
+mod ops_elementwise;
+mod ops_reduce;
+mod ops_shape;
+mod optim;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -42,6 +47,12 @@ mod _core {
             m.add(name, convert::PyDType(d))?;
         }
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        // Each family of ops registers its own module-level functions.
+        ops_elementwise::register(m)?;
+        ops_reduce::register(m)?;
+        ops_shape::register(m)?;
+        nn_functional::register(m)?;
+        optim::register(m)?;
         Ok(())
     }
 }

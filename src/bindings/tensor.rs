@@ -67,12 +67,12 @@ impl PyGradFn {
 }
 
 /// The right-hand side of an arithmetic op.
-enum Operand {
+pub(crate) enum Operand {
     Tensor(Tensor),
     Scalar(Scalar),
 }
 
-fn operand(obj: &Bound<'_, PyAny>) -> PyResult<Option<Operand>> {
+pub(crate) fn operand(obj: &Bound<'_, PyAny>) -> PyResult<Option<Operand>> {
     if let Ok(t) = obj.cast::<PyTensor>() {
         return Ok(Some(Operand::Tensor(t.get().inner.clone())));
     }
@@ -86,7 +86,7 @@ fn operand(obj: &Bound<'_, PyAny>) -> PyResult<Option<Operand>> {
     Ok(None)
 }
 
-fn tensor_arg(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Tensor> {
+pub(crate) fn tensor_arg(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Tensor> {
     match operand(obj)? {
         Some(Operand::Tensor(t)) => Ok(t),
         Some(Operand::Scalar(s)) => Ok(Tensor::scalar_of(s, s.default_dtype())),
@@ -98,21 +98,21 @@ fn tensor_arg(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Tensor> {
 }
 
 /// `dim` from either `dim=` or its alias `axis=`.
-fn dim_arg<'py>(dim: Option<Bound<'py, PyAny>>, axis: Option<Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyAny>>> {
+pub(crate) fn dim_arg<'py>(dim: Option<Bound<'py, PyAny>>, axis: Option<Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyAny>>> {
     match (dim, axis) {
         (Some(_), Some(_)) => Err(PyTypeError::new_err("got both dim= and its alias axis=")),
         (d, a) => Ok(d.or(a).filter(|o| !o.is_none())),
     }
 }
 
-fn dims_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<isize>> {
+pub(crate) fn dims_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<isize>> {
     if let Ok(d) = obj.extract::<isize>() {
         return Ok(vec![d]);
     }
     obj.extract::<Vec<isize>>().map_err(|_| PyTypeError::new_err("dim must be an int or a tuple of ints"))
 }
 
-fn return_types(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+pub(crate) fn return_types(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     static CLS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     Ok(CLS
         .get_or_try_init(py, || -> PyResult<Py<PyAny>> {

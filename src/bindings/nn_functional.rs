@@ -1,0 +1,8 @@
+//! `ferrograd.nn.functional` ops implemented in Rust.
+
+use pyo3::prelude::*;
+
+/// Adds this family's module-level functions to `ferrograd._core`.
+pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+    Ok(())
+}

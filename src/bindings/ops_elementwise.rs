@@ -1,0 +1,8 @@
+//! Elementwise ops (unary, binary, comparisons, type conversions) for Python.
+
+use pyo3::prelude::*;
+
+/// Adds this family's module-level functions to `ferrograd._core`.
+pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+    Ok(())
+}
