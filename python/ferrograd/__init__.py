@@ -48,6 +48,7 @@ from ._core import (
 )
 from ._core import dtype as dtype
 from . import autograd, memory, nn  # noqa: E402  (submodules need the names above)
+from . import testing  # noqa: E402
 from ._functions import *  # noqa: F401,F403,E402
 from ._functions import __all__ as _function_names  # noqa: E402
 
@@ -94,6 +95,7 @@ __all__ = [
     "set_grad_enabled",
     "set_num_threads",
     "tensor",
+    "testing",
     "zeros",
     "zeros_like",
     *_function_names,
