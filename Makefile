@@ -8,7 +8,7 @@ STAMP := $(VENV)/.deps-installed
 WHEEL_STAMP := $(VENV)/.wheel-installed
 export MATURIN_NO_INSTALL_RUST := 1
 
-.PHONY: demo test test-rust test-python bench build dev clean fmt lint
+.PHONY: demo test test-rust test-python bench bench-rust build dev clean fmt lint
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,13 @@ test-rust:
 test-python: build
 	$(PY) -m pytest -q tests/python
 
+# Side-by-side figures against NumPy (and torch when importable); a few minutes, not part of `test`.
 bench: build
 	$(PY) benches/python/compare.py
+
+# Criterion benches of the kernels and the autograd overhead (Rust side).
+bench-rust:
+	cargo bench --bench kernels
 
 fmt:
 	cargo fmt

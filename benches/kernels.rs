@@ -1,1 +1,243 @@
-fn main() {}
+//! Criterion benches for the Rust side: each kernel family at several sizes, on the calling
+//! thread ("serial", 1 kernel thread) and on the pool (2 threads), plus the autograd overhead of
+//! small graphs (record + backward). Run with `cargo bench --bench kernels`; absolute figures on
+//! a shared machine are noisy, compare within one run. Python-level comparisons with NumPy and
+//! PyTorch live in benches/python/compare.py.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ferrograd::kernels::elementwise;
+use ferrograd::kernels::matmul::{MatRef, matmul};
+use ferrograd::kernels::reduce::reduce;
+use ferrograd::shape::Layout;
+use ferrograd::{DType, Tensor, no_grad, set_num_threads};
+use std::hint::black_box;
+use std::time::Duration;
+
+const MODES: [(&str, usize); 2] = [("serial", 1), ("pool", 2)];
+
+fn data(n: usize) -> Vec<f32> {
+    (0..n).map(|i| ((i % 97) as f32 - 48.0) * 0.01).collect()
+}
+
+fn elementwise_benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("elementwise");
+    g.measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300))
+        .sample_size(20);
+    for &n in &[1usize << 10, 1 << 16, 1 << 20, 1 << 24] {
+        let (a, b) = (data(n), data(n));
+        let l = Layout::contiguous(&[n]);
+        for (mode, threads) in MODES {
+            set_num_threads(threads);
+            g.throughput(Throughput::Bytes((12 * n) as u64));
+            g.bench_with_input(BenchmarkId::new(format!("add/{mode}"), n), &n, |bch, _| {
+                bch.iter(|| {
+                    elementwise::zip(black_box(&a), &l, &b, &l, &[n], |x: f32, y: f32| x + y)
+                })
+            });
+            g.throughput(Throughput::Bytes((8 * n) as u64));
+            g.bench_with_input(BenchmarkId::new(format!("exp/{mode}"), n), &n, |bch, _| {
+                bch.iter(|| elementwise::map(black_box(&a), &l, 1 << 15, |x: f32| x.exp()))
+            });
+            g.bench_with_input(BenchmarkId::new(format!("relu/{mode}"), n), &n, |bch, _| {
+                bch.iter(|| elementwise::map(black_box(&a), &l, 1 << 16, |x: f32| x.max(0.0)))
+            });
+        }
+        // The bias-add broadcast ([rows, 256] + [256]).
+        if n >= 256 {
+            let bias = data(256);
+            let lm = Layout::contiguous(&[n / 256, 256]);
+            let lb = Layout::contiguous(&[256]);
+            for (mode, threads) in MODES {
+                set_num_threads(threads);
+                g.throughput(Throughput::Bytes((8 * n) as u64));
+                g.bench_with_input(
+                    BenchmarkId::new(format!("bias_add/{mode}"), n),
+                    &n,
+                    |bch, _| {
+                        bch.iter(|| {
+                            elementwise::zip(
+                                black_box(&a),
+                                &lm,
+                                &bias,
+                                &lb,
+                                &[n / 256, 256],
+                                |x: f32, y: f32| x + y,
+                            )
+                        })
+                    },
+                );
+            }
+        }
+    }
+    set_num_threads(2);
+    g.finish();
+}
+
+fn reduce_benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("reduce");
+    g.measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300))
+        .sample_size(20);
+    for &n in &[1usize << 10, 1 << 16, 1 << 20, 1 << 24] {
+        let a = data(n);
+        let l = Layout::contiguous(&[n]);
+        let rows = Layout::contiguous(&[n / 256, 256]);
+        for (mode, threads) in MODES {
+            set_num_threads(threads);
+            g.throughput(Throughput::Bytes((4 * n) as u64));
+            g.bench_with_input(
+                BenchmarkId::new(format!("sum_all/{mode}"), n),
+                &n,
+                |bch, _| {
+                    bch.iter(|| reduce(black_box(&a), &l, &[0], 0.0f32, |s, x| s + x, |p, q| p + q))
+                },
+            );
+            g.bench_with_input(
+                BenchmarkId::new(format!("sum_rows/{mode}"), n),
+                &n,
+                |bch, _| {
+                    bch.iter(|| {
+                        reduce(
+                            black_box(&a),
+                            &rows,
+                            &[1],
+                            0.0f32,
+                            |s, x| s + x,
+                            |p, q| p + q,
+                        )
+                    })
+                },
+            );
+            g.bench_with_input(
+                BenchmarkId::new(format!("sum_cols/{mode}"), n),
+                &n,
+                |bch, _| {
+                    bch.iter(|| {
+                        reduce(
+                            black_box(&a),
+                            &rows,
+                            &[0],
+                            0.0f32,
+                            |s, x| s + x,
+                            |p, q| p + q,
+                        )
+                    })
+                },
+            );
+        }
+    }
+    set_num_threads(2);
+    g.finish();
+}
+
+fn matmul_benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("matmul");
+    g.measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500))
+        .sample_size(10);
+    for &n in &[64usize, 128, 512, 1024] {
+        let (a, b) = (data(n * n), data(n * n));
+        let rm = MatRef {
+            offset: 0,
+            rs: n,
+            cs: 1,
+        };
+        let tr = MatRef {
+            offset: 0,
+            rs: 1,
+            cs: n,
+        };
+        g.throughput(Throughput::Elements((2 * n * n * n) as u64));
+        for (mode, threads) in MODES {
+            set_num_threads(threads);
+            g.bench_with_input(BenchmarkId::new(format!("nn/{mode}"), n), &n, |bch, _| {
+                bch.iter(|| matmul(black_box(&a), rm, &[0], &b, rm, &[0], n, n, n))
+            });
+            // B read transposed through its strides, as Linear does with its weight.
+            g.bench_with_input(BenchmarkId::new(format!("nt/{mode}"), n), &n, |bch, _| {
+                bch.iter(|| matmul(black_box(&a), rm, &[0], &b, tr, &[0], n, n, n))
+            });
+        }
+    }
+    // Batched small products, parallel over the batch.
+    let (m, batch) = (32usize, 64usize);
+    let (a, b) = (data(batch * m * m), data(batch * m * m));
+    let offs: Vec<usize> = (0..batch).map(|i| i * m * m).collect();
+    let rm = MatRef {
+        offset: 0,
+        rs: m,
+        cs: 1,
+    };
+    g.throughput(Throughput::Elements((2 * batch * m * m * m) as u64));
+    for (mode, threads) in MODES {
+        set_num_threads(threads);
+        g.bench_function(format!("bmm64x32/{mode}"), |bch| {
+            bch.iter(|| matmul(black_box(&a), rm, &offs, &b, rm, &offs, m, m, m))
+        });
+    }
+    set_num_threads(2);
+    g.finish();
+}
+
+fn autograd_benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("autograd");
+    g.measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300))
+        .sample_size(30);
+    let x = Tensor::from_vec(vec![1.0f32; 100], &[100])
+        .unwrap()
+        .requires_grad_(true)
+        .unwrap();
+    let y = Tensor::from_vec(vec![2.0f32; 100], &[100]).unwrap();
+    // One op: the per-op cost with and without recording.
+    g.bench_function("add100/record", |b| {
+        b.iter(|| black_box(x.add(&y).unwrap()))
+    });
+    g.bench_function("add100/no_grad", |b| {
+        let _g = no_grad();
+        b.iter(|| black_box(x.add(&y).unwrap()))
+    });
+    // A small graph: 10 ops on 100 elements, then backward.
+    g.bench_function("graph10/record+backward", |b| {
+        b.iter(|| {
+            let mut h = x.clone();
+            for i in 0..10 {
+                h = if i % 2 == 0 {
+                    h.mul(&y).unwrap()
+                } else {
+                    h.add_scalar(1.0).unwrap()
+                };
+            }
+            h.sum().unwrap().backward().unwrap();
+            x.set_grad(None).unwrap();
+        })
+    });
+    // A chain of 10,000 one-element multiplies: engine cost per node.
+    let s = Tensor::from_vec(vec![1.0f32], &[1])
+        .unwrap()
+        .requires_grad_(true)
+        .unwrap();
+    g.throughput(Throughput::Elements(10_000));
+    g.bench_function("chain10k/record+backward", |b| {
+        b.iter(|| {
+            let mut h = s.clone();
+            for _ in 0..10_000 {
+                h = h.mul_scalar(1.0001).unwrap();
+            }
+            h.sum().unwrap().backward().unwrap();
+            s.set_grad(None).unwrap();
+        })
+    });
+    let _ = DType::F32;
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    elementwise_benches,
+    reduce_benches,
+    matmul_benches,
+    autograd_benches
+);
+criterion_main!(benches);

@@ -23,9 +23,23 @@ pub fn reset_peak() {
 
 pub(crate) fn on_alloc(bytes: usize) {
     let now = ALLOCATED.fetch_add(bytes, Ordering::Relaxed) + bytes;
-    PEAK.fetch_max(now, Ordering::Relaxed);
+    // A plain load first: the peak rarely moves, and a read-modify-write on every allocation
+    // would be a second contended atomic on the per-op path.
+    if now > PEAK.load(Ordering::Relaxed) {
+        PEAK.fetch_max(now, Ordering::Relaxed);
+    }
 }
 
 pub(crate) fn on_free(bytes: usize) {
     ALLOCATED.fetch_sub(bytes, Ordering::Relaxed);
+}
+
+/// Bytes kept by the caching allocator for reuse (freed tensor buffers; not live memory).
+pub fn cached() -> usize {
+    crate::kernels::alloc::cached_bytes()
+}
+
+/// Returns every cached buffer to the system.
+pub fn empty_cache() {
+    crate::kernels::alloc::empty_cache()
 }

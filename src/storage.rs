@@ -2,6 +2,7 @@
 //! counter that in-place ops move and saved tensors check.
 
 use crate::dtype::{DType, Element};
+use crate::kernels::alloc;
 use crate::memory;
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,7 +56,12 @@ impl Storage {
     pub fn new(buf: Buffer, inference: bool) -> Storage {
         let nbytes = buf.nbytes();
         memory::on_alloc(nbytes);
-        Storage { data: RwLock::new(buf), version: AtomicU64::new(0), nbytes, inference }
+        Storage {
+            data: RwLock::new(buf),
+            version: AtomicU64::new(0),
+            nbytes,
+            inference,
+        }
     }
 
     pub fn from_vec<T: Element>(v: Vec<T>, inference: bool) -> Storage {
@@ -94,5 +100,12 @@ impl Storage {
 impl Drop for Storage {
     fn drop(&mut self) {
         memory::on_free(self.nbytes);
+        // Large buffers go back to the caching allocator for the next result of their size.
+        match std::mem::replace(self.data.get_mut(), Buffer::Bool(Vec::new())) {
+            Buffer::F32(v) => alloc::recycle(v),
+            Buffer::F64(v) => alloc::recycle(v),
+            Buffer::I64(v) => alloc::recycle(v),
+            Buffer::Bool(v) => alloc::recycle(v),
+        }
     }
 }

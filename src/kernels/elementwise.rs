@@ -3,13 +3,17 @@
 //! loops the compiler vectorises; anything else goes through ndarray's strided iteration.
 
 use super::strided::{contiguous_slice, view};
-use super::{ELEMENTWISE_PAR_MIN, fill_new};
+use super::{ELEMENTWISE_PAR_MIN, fill_new, simd};
 use crate::shape::Layout;
 use ndarray::{ArrayViewMutD, IxDyn, Zip};
-use std::mem::MaybeUninit;
 
 /// `f` applied to every element of `layout`, in row-major order.
-pub fn map<T, U>(data: &[T], layout: &Layout, par_min: usize, f: impl Fn(T) -> U + Sync + Send) -> Vec<U>
+pub fn map<T, U>(
+    data: &[T],
+    layout: &Layout,
+    par_min: usize,
+    f: impl Fn(T) -> U + Sync + Send,
+) -> Vec<U>
 where
     T: Copy + Send + Sync,
     U: Copy + Send + Sync,
@@ -18,9 +22,7 @@ where
     if let Some(src) = contiguous_slice(data, layout) {
         return fill_new(n, par_min, |out, start| {
             let len = out.len();
-            for (o, &x) in out.iter_mut().zip(&src[start..start + len]) {
-                o.write(f(x));
-            }
+            simd::map(out, &src[start..start + len], &f)
         });
     }
     let v = view(data, layout);
@@ -54,40 +56,36 @@ where
         (Some(sa), Some(sb)) if full_a && full_b => {
             return fill_new(n, par, |out, s| {
                 let e = s + out.len();
-                for ((o, &x), &y) in out.iter_mut().zip(&sa[s..e]).zip(&sb[s..e]) {
-                    o.write(f(x, y));
-                }
+                simd::zip(out, &sa[s..e], &sb[s..e], &f)
             });
         }
         (Some(sa), _) if full_a && lb.numel() == 1 => {
             let y = b[lb.offset];
             return fill_new(n, par, |out, s| {
                 let len = out.len();
-                for (o, &x) in out.iter_mut().zip(&sa[s..s + len]) {
-                    o.write(f(x, y));
-                }
+                simd::map(out, &sa[s..s + len], &|x| f(x, y))
             });
         }
         (_, Some(sb)) if full_b && la.numel() == 1 => {
             let x = a[la.offset];
             return fill_new(n, par, |out, s| {
                 let len = out.len();
-                for (o, &y) in out.iter_mut().zip(&sb[s..s + len]) {
-                    o.write(f(x, y));
-                }
+                simd::map(out, &sb[s..s + len], &|y| f(x, y))
             });
         }
         (Some(sa), Some(sb)) if full_a && is_trailing(&lb.shape, shape) && !sb.is_empty() => {
             // [.., m] op [m]: the bias-add pattern; walk `a` in rows of b's size.
             let m = sb.len();
             return fill_new(n, par.max(m), |out, s| {
-                fill_rows(out, s, m, |o, i, r| { o.write(f(sa[s + i], sb[r])); });
+                let len = out.len();
+                simd::rows(out, &sa[s..s + len], sb, s, &f)
             });
         }
         (Some(sa), Some(sb)) if full_b && is_trailing(&la.shape, shape) && !sa.is_empty() => {
             let m = sa.len();
             return fill_new(n, par.max(m), |out, s| {
-                fill_rows(out, s, m, |o, i, r| { o.write(f(sa[r], sb[s + i])); });
+                let len = out.len();
+                simd::rows(out, &sb[s..s + len], sa, s, &|y, x| f(x, y))
             });
         }
         _ => {}
@@ -100,7 +98,10 @@ where
     let vb = view(b, &bb);
     let mut out = vec![O::default(); n];
     let mut vo = ArrayViewMutD::from_shape(IxDyn(shape), &mut out[..]).expect("row-major output");
-    Zip::from(&mut vo).and(&va).and(&vb).for_each(|o, &x, &y| *o = f(x, y));
+    Zip::from(&mut vo)
+        .and(&va)
+        .and(&vb)
+        .for_each(|o, &x, &y| *o = f(x, y));
     out
 }
 
@@ -109,16 +110,4 @@ fn is_trailing(small: &[usize], shape: &[usize]) -> bool {
     let first = small.iter().position(|&d| d != 1).unwrap_or(small.len());
     let small = &small[first..];
     small.len() <= shape.len() && &shape[shape.len() - small.len()..] == small
-}
-
-#[inline(always)]
-fn fill_rows<O>(out: &mut [MaybeUninit<O>], start: usize, m: usize, mut put: impl FnMut(&mut MaybeUninit<O>, usize, usize)) {
-    let mut r = start % m;
-    for (i, o) in out.iter_mut().enumerate() {
-        put(o, i, r);
-        r += 1;
-        if r == m {
-            r = 0;
-        }
-    }
 }

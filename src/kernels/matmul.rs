@@ -44,21 +44,40 @@ pub fn matmul<T: GemmElement>(
     n: usize,
 ) -> Vec<T> {
     let batch = a_batch.len();
-    let mut out = vec![T::ZERO; batch * m * n];
-    if m == 0 || n == 0 {
-        return out;
+    let len = batch * m * n;
+    if m == 0 || n == 0 || k == 0 {
+        return vec![T::ZERO; len];
     }
+    // From the caching allocator and not zeroed: the GEMM overwrites every element (it is
+    // told not to read `dst`), so zeroing would be a wasted pass over the output.
+    let mut out = super::alloc::vec_with_capacity::<T>(len);
+    // SAFETY: every element of `out` is written by `gemm_into` below before anything reads it
+    // (batches cover `len` in chunks of m*n, and each product writes its whole m*n block).
+    unsafe { out.set_len(len) };
     let work = m * n * k;
     let threads = get_num_threads();
     let one = |dst: &mut [T], i: usize, par: Parallelism| {
-        let a_ref = MatRef { offset: a_mat.offset + a_batch[i], ..a_mat };
-        let b_ref = MatRef { offset: b_mat.offset + b_batch[i], ..b_mat };
-        gemm_into(dst, a, a_ref, b, b_ref, m, k, n, par);
+        let a_ref = MatRef {
+            offset: a_mat.offset + a_batch[i],
+            ..a_mat
+        };
+        let b_ref = MatRef {
+            offset: b_mat.offset + b_batch[i],
+            ..b_mat
+        };
+        gemm_into(dst, a, a_ref, b, b_ref, m, k, n, false, par);
     };
-    if batch > 1 && work < GEMM_PAR_MIN && cfg!(feature = "parallel") && threads > 1 && batch * work >= GEMM_PAR_MIN {
+    if batch > 1
+        && work < GEMM_PAR_MIN
+        && cfg!(feature = "parallel")
+        && threads > 1
+        && batch * work >= GEMM_PAR_MIN
+    {
         use rayon::prelude::*;
         pool().install(|| {
-            out.par_chunks_mut(m * n).enumerate().for_each(|(i, dst)| one(dst, i, Parallelism::None))
+            out.par_chunks_mut(m * n)
+                .enumerate()
+                .for_each(|(i, dst)| one(dst, i, Parallelism::None))
         });
     } else {
         let par = if cfg!(feature = "parallel") && threads > 1 && work >= GEMM_PAR_MIN {
@@ -71,12 +90,64 @@ pub fn matmul<T: GemmElement>(
                 one(dst, i, par);
             }
         };
-        if matches!(par, Parallelism::None) { run(&mut out) } else { pool().install(|| run(&mut out)) }
+        if matches!(par, Parallelism::None) {
+            run(&mut out)
+        } else {
+            pool().install(|| run(&mut out))
+        }
     }
     out
 }
 
-/// `dst = a @ b` for one product; `dst` is row-major `[m, n]`.
+/// `bias + a @ b` into a fresh row-major `[m, n]` buffer, with `bias` (length n) broadcast over
+/// the rows: the forward of `Linear` (`x @ w.T + b`, where `b_mat` reads `w` transposed through
+/// its strides). The bias is written first and the GEMM accumulates onto it, so the product and
+/// the bias add are one pass over the output instead of two, and no temporary is allocated.
+#[allow(clippy::too_many_arguments)]
+pub fn addmm<T: GemmElement>(
+    bias: Option<&[T]>,
+    a: &[T],
+    a_mat: MatRef,
+    b: &[T],
+    b_mat: MatRef,
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Vec<T> {
+    let len = m * n;
+    let mut out = super::alloc::vec_with_capacity::<T>(len);
+    match bias {
+        Some(bias) => {
+            assert_eq!(
+                bias.len(),
+                n,
+                "addmm: bias has {} elements for {n} columns",
+                bias.len()
+            );
+            for _ in 0..m {
+                out.extend_from_slice(bias);
+            }
+        }
+        None => out.resize(len, T::ZERO),
+    }
+    if m == 0 || n == 0 || k == 0 {
+        return out;
+    }
+    let threads = get_num_threads();
+    let par = if cfg!(feature = "parallel") && threads > 1 && m * n * k >= GEMM_PAR_MIN {
+        Parallelism::Rayon(threads)
+    } else {
+        Parallelism::None
+    };
+    if matches!(par, Parallelism::None) {
+        gemm_into(&mut out, a, a_mat, b, b_mat, m, k, n, true, par);
+    } else {
+        pool().install(|| gemm_into(&mut out, a, a_mat, b, b_mat, m, k, n, true, par));
+    }
+    out
+}
+
+/// `dst = a @ b` (or `dst += a @ b` with `accumulate`) for one product; `dst` is row-major `[m, n]`.
 #[allow(clippy::too_many_arguments)]
 fn gemm_into<T: GemmElement>(
     dst: &mut [T],
@@ -87,12 +158,19 @@ fn gemm_into<T: GemmElement>(
     m: usize,
     k: usize,
     n: usize,
+    accumulate: bool,
     par: Parallelism,
 ) {
     assert!(dst.len() >= m * n);
     if k > 0 {
-        assert!(am.offset + (m - 1) * am.rs + (k - 1) * am.cs < a.len(), "lhs outside its buffer");
-        assert!(bm.offset + (k - 1) * bm.rs + (n - 1) * bm.cs < b.len(), "rhs outside its buffer");
+        assert!(
+            am.offset + (m - 1) * am.rs + (k - 1) * am.cs < a.len(),
+            "lhs outside its buffer"
+        );
+        assert!(
+            bm.offset + (k - 1) * bm.rs + (n - 1) * bm.cs < b.len(),
+            "rhs outside its buffer"
+        );
     }
     // SAFETY: the asserts keep every element the product reads inside `a` and `b`, and `dst`
     // holds m*n elements written row-major (row stride n, column stride 1).
@@ -104,19 +182,93 @@ fn gemm_into<T: GemmElement>(
             dst.as_mut_ptr(),
             1,
             n as isize,
-            false,
+            accumulate,
             a.as_ptr().add(am.offset),
             am.cs as isize,
             am.rs as isize,
             b.as_ptr().add(bm.offset),
             bm.cs as isize,
             bm.rs as isize,
-            T::ZERO,
+            if accumulate { T::ONE } else { T::ZERO },
             T::ONE,
             false,
             false,
             false,
             par,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+        let mut out = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                out[i * n + j] = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn addmm_adds_the_bias_row_to_a_product_read_through_strides() {
+        let (m, k, n) = (5, 7, 3);
+        let a: Vec<f32> = (0..m * k).map(|i| (i % 5) as f32 - 2.0).collect();
+        let w: Vec<f32> = (0..n * k).map(|i| (i % 3) as f32 * 0.5).collect(); // [n, k], used as w.T
+        let bias = [10.0f32, 20.0, 30.0];
+        let mut wt = vec![0.0; k * n];
+        for j in 0..n {
+            for p in 0..k {
+                wt[p * n + j] = w[j * k + p];
+            }
+        }
+        let want: Vec<f32> = naive(&a, &wt, m, k, n)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + bias[i % n])
+            .collect();
+        let am = MatRef {
+            offset: 0,
+            rs: k,
+            cs: 1,
+        };
+        let wm = MatRef {
+            offset: 0,
+            rs: 1,
+            cs: k,
+        };
+        assert_eq!(addmm(Some(&bias), &a, am, &w, wm, m, k, n), want);
+        assert_eq!(
+            addmm(None, &a, am, &w, wm, m, k, n),
+            naive(&a, &wt, m, k, n)
+        );
+        // k = 0: the product is empty, the result is the bias.
+        assert_eq!(
+            addmm(Some(&bias), &[], am, &[], wm, 2, 0, n),
+            vec![10.0, 20.0, 30.0, 10.0, 20.0, 30.0]
+        );
+    }
+
+    #[test]
+    fn matmul_overwrites_a_reused_buffer() {
+        // A recycled block holds old data; the product must not read it.
+        let n = 128; // 64 KiB output: large enough for the cache
+        let a: Vec<f32> = (0..n * n).map(|i| (i % 7) as f32).collect();
+        let eye: Vec<f32> = (0..n * n)
+            .map(|i| if i / n == i % n { 1.0 } else { 0.0 })
+            .collect();
+        let rm = MatRef {
+            offset: 0,
+            rs: n,
+            cs: 1,
+        };
+        for _ in 0..3 {
+            let out = matmul(&a, rm, &[0], &eye, rm, &[0], n, n, n);
+            assert_eq!(out, a);
+            super::super::alloc::recycle(out);
+        }
     }
 }

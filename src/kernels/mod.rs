@@ -2,10 +2,13 @@
 //! on one crate-owned rayon pool, and only above a size threshold, so small ops stay on the
 //! calling thread.
 
+pub mod alloc;
 pub mod cast;
 pub mod elementwise;
+pub mod math;
 pub mod matmul;
 pub mod reduce;
+pub mod simd;
 pub mod strided;
 
 use std::mem::MaybeUninit;
@@ -26,7 +29,11 @@ fn default_threads() -> usize {
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
 }
 
 /// How many threads kernels use (`FERROGRAD_NUM_THREADS`, default: all cores).
@@ -70,18 +77,21 @@ pub fn run_tasks(n_tasks: usize, f: impl Fn(usize) + Sync + Send) {
     use rayon::prelude::*;
     let threads = get_num_threads();
     pool().install(|| {
-        (0..n_tasks).into_par_iter().with_min_len(n_tasks.div_ceil(threads).max(1)).for_each(&f)
+        (0..n_tasks)
+            .into_par_iter()
+            .with_min_len(n_tasks.div_ceil(threads).max(1))
+            .for_each(&f)
     });
 }
 
 /// Allocates `n` elements and fills them with `fill(chunk, start)`, in parallel chunks when
 /// `n >= par_min`. `fill` must write every element of its chunk.
-pub fn fill_new<T: Send + Sync>(
+pub fn fill_new<T: Copy + Send + Sync>(
     n: usize,
     par_min: usize,
     fill: impl Fn(&mut [MaybeUninit<T>], usize) + Sync + Send,
 ) -> Vec<T> {
-    let mut v: Vec<T> = Vec::with_capacity(n);
+    let mut v: Vec<T> = alloc::vec_with_capacity(n);
     {
         let spare = &mut v.spare_capacity_mut()[..n];
         if parallel_for(n, par_min) {
@@ -89,7 +99,10 @@ pub fn fill_new<T: Send + Sync>(
             let threads = get_num_threads();
             let chunk = n.div_ceil(threads * 4).max(CHUNK);
             pool().install(|| {
-                spare.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| fill(c, i * chunk))
+                spare
+                    .par_chunks_mut(chunk)
+                    .enumerate()
+                    .for_each(|(i, c)| fill(c, i * chunk))
             });
         } else {
             fill(spare, 0);

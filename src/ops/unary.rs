@@ -74,7 +74,7 @@ macro_rules! fused_t {
 impl Tensor {
     float_unary!(
         /// e^x.
-        exp, "ExpBackward", |x| num_traits::Float::exp(x), TRANSCENDENTAL_PAR_MIN,
+        exp, "ExpBackward", |x| crate::kernels::math::FastExp::fast_exp(x), TRANSCENDENTAL_PAR_MIN,
         |g, _x, y| fused_t!(g, y.as_ref().unwrap(), |g, y| g * y),
         saves_input = false, saves_output = true
     );
