@@ -4,6 +4,7 @@
 
 pub mod alloc;
 pub mod cast;
+pub mod conv;
 pub mod elementwise;
 pub mod math;
 pub mod matmul;

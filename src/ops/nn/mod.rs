@@ -1,0 +1,302 @@
+//! Neural-network functions (`ferrograd.nn.functional`). Most are fused: one Rust forward
+//! and a hand-written backward, computed on contiguous buffers, rather than long chains of
+//! small ops. One file per topic; softmax and the shared helpers live here.
+
+pub mod conv;
+pub mod distance;
+pub mod dropout;
+pub mod embedding;
+pub mod linear;
+pub mod loss;
+pub mod norm;
+pub mod pool;
+
+use super::{grads, record};
+use crate::autograd::saved::SavedTensor;
+use crate::dtype::{DType, FloatElement};
+use crate::error::{Error, Result};
+use crate::shape::normalize_dim;
+use crate::tensor::Tensor;
+use crate::with_dtype;
+use crate::with_float;
+
+const ROWS_PAR_MIN: usize = 1 << 15;
+
+/// Applies `f(row_in, row_out)` to every row of a [rows, n] tensor (rows split across
+/// threads when large).
+pub(crate) fn map_rows<T: FloatElement>(
+    x: &Tensor,
+    n: usize,
+    f: impl Fn(&[T], &mut [std::mem::MaybeUninit<T>]) + Sync + Send,
+) -> Result<Tensor> {
+    let x = x.contiguous_copy_if_needed()?;
+    let buf = x.storage().read();
+    let total = x.numel();
+    let data = &T::slice(&buf)[x.storage_offset()..x.storage_offset() + total];
+    let mut out: Vec<T> = Vec::with_capacity(total);
+    if n > 0 {
+        let spare = &mut out.spare_capacity_mut()[..total];
+        let rows_per_task = (ROWS_PAR_MIN / n).max(1);
+        let run = |(i, o): (usize, &mut [std::mem::MaybeUninit<T>])| {
+            let start = i * rows_per_task * n;
+            for (r, row_out) in o.chunks_mut(n).enumerate() {
+                f(&data[start + r * n..start + (r + 1) * n], row_out);
+            }
+        };
+        if crate::kernels::parallel_for(total, ROWS_PAR_MIN * 2) {
+            use rayon::prelude::*;
+            crate::kernels::pool().install(|| {
+                spare
+                    .par_chunks_mut(rows_per_task * n)
+                    .enumerate()
+                    .for_each(run)
+            });
+        } else {
+            spare
+                .chunks_mut(rows_per_task * n)
+                .enumerate()
+                .for_each(run);
+        }
+    }
+    // SAFETY: every row of `out` was written by `f` above (rows tile 0..total exactly).
+    unsafe { out.set_len(total) };
+    Ok(Tensor::from_buffer_vec(out, x.shape()))
+}
+
+pub(crate) fn softmax_row<T: FloatElement>(
+    row: &[T],
+    out: &mut [std::mem::MaybeUninit<T>],
+    log: bool,
+) {
+    let max = row
+        .iter()
+        .fold(T::neg_infinity(), |m, &v| if v > m { v } else { m });
+    let max = if max.is_finite() { max } else { T::ZERO };
+    let mut sum = T::ZERO;
+    for &v in row {
+        sum = sum + (v - max).exp();
+    }
+    if log {
+        let lse = sum.ln();
+        for (o, &v) in out.iter_mut().zip(row) {
+            o.write(v - max - lse);
+        }
+    } else {
+        let inv = T::ONE / sum;
+        for (o, &v) in out.iter_mut().zip(row) {
+            o.write((v - max).exp() * inv);
+        }
+    }
+}
+
+impl Tensor {
+    pub(crate) fn contiguous_copy_if_needed(&self) -> Result<Tensor> {
+        if self.is_contiguous() {
+            Ok(self.detach())
+        } else {
+            self.contiguous_copy()
+        }
+    }
+
+    /// Runs a last-dim row kernel along `dim`: moves `dim` last, applies it, moves it back.
+    fn along_dim(&self, op: &'static str, dim: isize, log: bool) -> Result<Tensor> {
+        let x = super::unary::as_float(self)?;
+        if x.ndim() == 0 {
+            return x.reshape(&[1])?.along_dim(op, 0, log)?.reshape(&[]);
+        }
+        let d = normalize_dim(op, dim, x.ndim())?;
+        let last = x.ndim() - 1;
+        let moved = if d == last {
+            x.detach()
+        } else {
+            x.detach().transpose(d as isize, last as isize)?
+        };
+        let n = moved.shape()[last];
+        let y = with_float!(moved.dtype(), T => map_rows::<T>(&moved, n, |r, o| softmax_row(r, o, log))?, _ => unreachable!());
+        let y = if d == last {
+            y
+        } else {
+            y.transpose(d as isize, last as isize)?.contiguous_copy()?
+        };
+        let saved = if super::will_record(&[&x]) {
+            Some(SavedTensor::new(&y)?)
+        } else {
+            None
+        };
+        let node = if log {
+            "LogSoftmaxBackward"
+        } else {
+            "SoftmaxBackward"
+        };
+        record(y, node, &[&x], move |_| {
+            Ok(move |g: &Tensor, _: &[bool]| {
+                let y = saved.as_ref().expect("saved when recording").get()?;
+                let dims = [d as isize];
+                let gx = if log {
+                    // g - softmax * sum(g)
+                    g.sub(&y.exp()?.mul(&g.sum_dims(Some(&dims), true)?)?)?
+                } else {
+                    // y * (g - sum(g * y))
+                    y.mul(&g.sub(&g.mul(&y)?.sum_dims(Some(&dims), true)?)?)?
+                };
+                Ok(grads([Some(gx)]))
+            })
+        })
+    }
+
+    /// exp(x) / sum(exp(x)) along `dim`, computed with the row maximum subtracted.
+    pub fn softmax(&self, dim: isize) -> Result<Tensor> {
+        self.along_dim("softmax", dim, false)
+    }
+
+    /// log(softmax(x)) along `dim`, exact for large logits (x - max - log(sum(exp(x - max)))).
+    pub fn log_softmax(&self, dim: isize) -> Result<Tensor> {
+        self.along_dim("log_softmax", dim, true)
+    }
+
+    /// Moves `dim` to the last position (a permuted view).
+    pub(crate) fn movedim_last(&self, dim: usize) -> Result<Tensor> {
+        let mut perm: Vec<isize> = (0..self.ndim() as isize)
+            .filter(|&d| d != dim as isize)
+            .collect();
+        perm.push(dim as isize);
+        self.permute(&perm)
+    }
+}
+
+/// How a loss reduces its per-element values (PyTorch's `reduction=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    None,
+    Mean,
+    Sum,
+}
+
+impl Reduction {
+    pub fn parse(op: &'static str, s: &str) -> Result<Reduction> {
+        match s {
+            "none" => Ok(Reduction::None),
+            "mean" => Ok(Reduction::Mean),
+            "sum" => Ok(Reduction::Sum),
+            _ => Err(Error::invalid(
+                op,
+                format!(
+                    "{s} is not a valid value for reduction (expected 'none', 'mean' or 'sum')"
+                ),
+            )),
+        }
+    }
+
+    /// Applies the reduction to per-element losses (differentiably).
+    pub fn apply(self, loss: Tensor) -> Result<Tensor> {
+        match self {
+            Reduction::None => Ok(loss),
+            Reduction::Sum => loss.sum(),
+            Reduction::Mean => loss.mean(),
+        }
+    }
+}
+
+/// The elements of `t` (any dtype, any layout) as f64 in row-major order.
+pub(crate) fn values_f64(t: &Tensor) -> Vec<f64> {
+    t.to_vec_f64()
+}
+
+/// A new tensor of `dtype` holding `v` (computed in f64).
+pub(crate) fn from_f64(v: Vec<f64>, shape: &[usize], dtype: DType) -> Tensor {
+    with_dtype!(dtype, T => Tensor::from_buffer_vec(v.into_iter().map(T::from_f64).collect::<Vec<T>>(), shape))
+}
+
+/// The float dtype several float-or-int operands compute in.
+pub(crate) fn float_result(ts: &[&Tensor]) -> DType {
+    let mut d = ts[0].dtype();
+    for t in &ts[1..] {
+        d = DType::promote(d, t.dtype());
+    }
+    d.to_float()
+}
+
+pub(crate) type PointFn = std::sync::Arc<dyn Fn(&[f64]) -> f64 + Send + Sync>;
+pub(crate) type PointGrad = std::sync::Arc<dyn Fn(&[f64], &mut [f64]) + Send + Sync>;
+
+/// `f(x0, x1, ...)` elementwise over broadcast operands, computed in f64 (so float32 losses
+/// keep their accuracy) and returned in the operands' float dtype. Backward multiplies the
+/// incoming gradient by `df` (which fills one partial derivative per operand) and sums each
+/// back to its operand's shape.
+pub(crate) fn pointwise(
+    op: &'static str,
+    node: &'static str,
+    inputs: &[&Tensor],
+    f: PointFn,
+    df: PointGrad,
+) -> Result<Tensor> {
+    let mut shape: Vec<usize> = inputs[0].shape().to_vec();
+    for t in &inputs[1..] {
+        shape = crate::shape::broadcast_shapes(op, &shape, t.shape())?.to_vec();
+    }
+    let dtype = float_result(inputs);
+    let cols: Vec<Vec<f64>> = inputs
+        .iter()
+        .map(|t| Ok(values_f64(&t.detach().expand_to(&shape)?)))
+        .collect::<Result<_>>()?;
+    let n: usize = shape.iter().product();
+    let k = inputs.len();
+    let mut args = vec![0.0; k];
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        for (a, c) in args.iter_mut().zip(&cols) {
+            *a = c[i];
+        }
+        out.push(f(&args));
+    }
+    let out = from_f64(out, &shape, dtype);
+    if !super::will_record(inputs) {
+        return Ok(out);
+    }
+    let in_shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape().to_vec()).collect();
+    let in_dtypes: Vec<DType> = inputs.iter().map(|t| t.dtype()).collect();
+    // The operands' values are kept (not the tensors): they are copies, so later in-place
+    // changes to the inputs cannot corrupt this backward.
+    record(out, node, inputs, move |_| {
+        Ok(move |g: &Tensor, needs: &[bool]| {
+            let gv = values_f64(&g.expand_to(&shape)?);
+            let mut parts: Vec<Vec<f64>> = (0..k)
+                .map(|j| {
+                    if needs[j] {
+                        Vec::with_capacity(n)
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect();
+            let mut args = vec![0.0; k];
+            let mut d = vec![0.0; k];
+            for i in 0..n {
+                for (a, c) in args.iter_mut().zip(&cols) {
+                    *a = c[i];
+                }
+                d.iter_mut().for_each(|x| *x = 0.0);
+                df(&args, &mut d);
+                for j in 0..k {
+                    if needs[j] {
+                        parts[j].push(gv[i] * d[j]);
+                    }
+                }
+            }
+            let mut out: crate::autograd::node::Grads = Default::default();
+            for (j, p) in parts.into_iter().enumerate() {
+                if needs[j] && in_dtypes[j].is_float() {
+                    let t = from_f64(p, &shape, g.dtype());
+                    out.push(Some(super::binary::reduce_grad(
+                        &t,
+                        &in_shapes[j],
+                        in_dtypes[j],
+                    )?));
+                } else {
+                    out.push(None);
+                }
+            }
+            Ok(out)
+        })
+    })
+}
