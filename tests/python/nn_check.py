@@ -13,12 +13,16 @@ def t64(a, requires_grad: bool = False):
 
 
 def gradcheck(fn, arrays, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> None:
-    """Checks autograd's gradients of ``fn(*tensors)`` against central differences.
+    """Checks autograd's gradients of ``fn(*tensors)`` against central differences, with the
+    project's ``ferrograd.autograd.gradcheck`` (full Jacobians) and, independently, a random
+    projection of the output (one backward, two forwards per input element).
 
     ``arrays`` are NumPy arrays (float64 leaves); ``fn`` may build views of the leaves
-    (transposes, strided slices, expands) itself. A random projection ``v`` of the output
-    turns the check into one backward plus two forwards per input element.
+    (transposes, strided slices, expands) itself.
     """
+    official = getattr(fg.autograd, "gradcheck", None)
+    if official is not None:
+        official(fn, [t64(a, requires_grad=True) for a in arrays], eps=eps, atol=atol, rtol=rtol)
     rng = np.random.default_rng(seed)
     arrays = [np.array(a, dtype=np.float64) for a in arrays]
     leaves = [t64(a, requires_grad=True) for a in arrays]
