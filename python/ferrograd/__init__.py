@@ -51,6 +51,8 @@ from . import autograd, memory, nn  # noqa: E402  (submodules need the names abo
 from . import testing  # noqa: E402
 from ._functions import *  # noqa: F401,F403,E402
 from ._functions import __all__ as _function_names  # noqa: E402
+from ._shape_functions import *  # noqa: F401,F403,E402
+from ._shape_functions import __all__ as _shape_function_names  # noqa: E402
 
 __all__ = [
     "AutogradError",
@@ -99,4 +101,5 @@ __all__ = [
     "zeros",
     "zeros_like",
     *_function_names,
+    *_shape_function_names,
 ]

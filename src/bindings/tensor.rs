@@ -3,14 +3,12 @@
 
 use super::convert::{extract_dtype, extract_scalar, extract_shape, opt_dtype, tensor_from_py, tensor_to_numpy, PyDType};
 use crate::dtype::{DType, Scalar};
-use crate::error::Error;
 use crate::ops::binary::{BinaryOp, binary, binary_scalar};
-use crate::ops::index::IndexItem;
 use crate::tensor::Tensor;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyEllipsis, PyList, PySlice, PyTuple};
+use pyo3::types::{PyList, PyTuple};
 use std::sync::Arc;
 
 /// Work (elements touched) above which a call releases the GIL while it computes.
@@ -125,49 +123,6 @@ pub(crate) fn return_types(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 pub fn to_python_list(py: Python<'_>, t: &Tensor) -> PyResult<Py<PyAny>> {
     let arr = tensor_to_numpy(py, t)?;
     Ok(arr.call_method0("tolist")?.unbind())
-}
-
-fn parse_index(py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Vec<IndexItem>> {
-    let items: Vec<Bound<'_, PyAny>> = match key.cast::<PyTuple>() {
-        Ok(t) => t.iter().collect(),
-        Err(_) => vec![key.clone()],
-    };
-    items
-        .iter()
-        .map(|it| {
-            if it.is_none() {
-                return Ok(IndexItem::NewAxis);
-            }
-            if it.is_instance_of::<PyEllipsis>() {
-                return Ok(IndexItem::Ellipsis);
-            }
-            if let Ok(s) = it.cast::<PySlice>() {
-                let get = |name: &str| -> PyResult<Option<i64>> {
-                    let v = s.getattr(name)?;
-                    if v.is_none() { Ok(None) } else { Ok(Some(v.extract::<i64>()?)) }
-                };
-                return Ok(IndexItem::Slice { start: get("start")?, stop: get("stop")?, step: get("step")?.unwrap_or(1) });
-            }
-            if it.is_instance_of::<pyo3::types::PyBool>() {
-                return Err(PyTypeError::new_err("indexing with a Python bool is not supported; use a bool tensor mask"));
-            }
-            if let Ok(i) = it.extract::<i64>() {
-                return Ok(IndexItem::Int(i));
-            }
-            if let Ok(t) = it.cast::<PyTensor>() {
-                let t = &t.get().inner;
-                if t.numel() == 1 && t.dtype() == DType::I64 {
-                    return Ok(IndexItem::Int(t.item()?.as_f64() as i64));
-                }
-            }
-            let _ = py;
-            Err(pyo3::exceptions::PyIndexError::new_err(format!(
-                "only integers, slices (`:`), ellipsis (`...`) and None are valid indices (got {}); \
-                 tensor and list indices are not supported yet",
-                it.get_type().name()?
-            )))
-        })
-        .collect()
 }
 
 macro_rules! unary_methods {
@@ -875,22 +830,6 @@ impl PyTensor {
     #[pyo3(signature = (dim, index))]
     fn select(&self, py: Python<'_>, dim: isize, index: i64) -> PyResult<Py<PyAny>> {
         PyTensor::wrap(py, self.inner.select(dim, index)?)
-    }
-
-    fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let items = parse_index(py, key)?;
-        PyTensor::wrap(py, self.inner.index(&items)?)
-    }
-
-    fn __setitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let items = parse_index(py, key)?;
-        let target = self.inner.index(&items)?;
-        let v = tensor_arg(value, "__setitem__")?;
-        target.copy_(&v).map_err(|e| match e {
-            Error::Autograd(m) => Error::Autograd(m.replacen("copy_", "__setitem__", 1)),
-            other => other,
-        })?;
-        Ok(())
     }
 
     // ----- nn -----

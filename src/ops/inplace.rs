@@ -1,13 +1,22 @@
 //! In-place ops. Each computes its value out of place, writes it into the tensor's own
 //! storage and moves the version counter. While recording, the tensor's history is rebased
 //! onto the op (as PyTorch does); on a leaf that requires grad that is refused.
+//!
+//! On a view, the history that changes is the base's: the base gets a `CopySlices` node
+//! (its gradient is the incoming one with the view's region replaced by the gradient of the
+//! op's input there), and the view becomes a view of that new base. Other views of the base
+//! notice the version change and regenerate their history the same way when next used.
 
+use super::gather::{Idx, view_positions};
+use super::{grads, record};
 use crate::autograd::grad_mode::GradMode;
+use crate::autograd::node::{BackwardFn, Node};
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
 use crate::kernels::strided::{view, view_mut};
 use crate::tensor::Tensor;
 use crate::with_dtype;
+use std::sync::Arc;
 
 impl Tensor {
     /// Refuses in-place updates autograd cannot follow; returns whether the update must be
@@ -37,25 +46,47 @@ impl Tensor {
                      Wrap the update in `with no_grad():` or work on a clone."
                 )));
             }
-            if needs {
-                return Err(Error::autograd(format!(
-                    "{op}: in-place update of a view of a tensor that is part of a graph is not supported; \
-                     compute the result out of place (e.g. with torch.where-style masking) or clone the view first"
-                )));
-            }
         }
         Ok(needs)
+    }
+
+    /// Refuses writes through a layout where several elements share one memory location.
+    fn check_overlap(&self, op: &'static str) -> Result<()> {
+        let l = self.layout();
+        if l.shape
+            .iter()
+            .zip(&l.strides)
+            .any(|(&n, &s)| n > 1 && s == 0)
+        {
+            return Err(Error::invalid(
+                op,
+                "unsupported operation: more than one element of the written-to tensor refers to a single memory location. \
+                 Please clone() the tensor before performing the operation.",
+            ));
+        }
+        Ok(())
     }
 
     /// Writes `value` (broadcast to this tensor's shape, cast to its dtype) into its storage.
     fn write_values(&self, op: &'static str, value: &Tensor) -> Result<()> {
         let value = value.to_dtype(self.dtype())?;
         let src = value.expand_to(self.shape()).map_err(|_| {
-            Error::shape(op, format!("output with shape {:?} doesn't match the broadcast shape {:?}", self.shape(), value.shape()))
+            Error::shape(
+                op,
+                format!(
+                    "output with shape {:?} doesn't match the broadcast shape {:?}",
+                    self.shape(),
+                    value.shape()
+                ),
+            )
         })?;
         // A value that shares this storage is copied first: a read and a write guard on one
         // lock would deadlock, and overlapping reads and writes would be wrong.
-        let src = if src.shares_storage_with(self) { src.contiguous_copy()? } else { src };
+        let src = if src.shares_storage_with(self) {
+            src.contiguous_copy()?
+        } else {
+            src
+        };
         with_dtype!(self.dtype(), T => {
             let from = src.storage().read();
             let mut to = self.storage().write();
@@ -66,8 +97,14 @@ impl Tensor {
         Ok(())
     }
 
-    /// The shared path of the binary in-place ops: `self = f(self, other)`.
-    fn update_with(&self, op: &'static str, other: &Tensor, f: impl Fn(&Tensor, &Tensor) -> Result<Tensor>) -> Result<&Tensor> {
+    /// The shared path of the in-place ops: `self = f(self, other)`.
+    pub(crate) fn update_with(
+        &self,
+        op: &'static str,
+        other: &Tensor,
+        f: impl Fn(&Tensor, &Tensor) -> Result<Tensor>,
+    ) -> Result<&Tensor> {
+        self.check_overlap(op)?;
         let record = self.check_inplace(op, &[other])?;
         if !record {
             let value = {
@@ -85,12 +122,89 @@ impl Tensor {
         check_castable(op, value.dtype(), self.dtype())?;
         let value = value.to_dtype(self.dtype())?;
         if value.shape() != self.shape() {
-            return Err(Error::shape(op, format!("output with shape {:?} doesn't match the broadcast shape {:?}", self.shape(), value.shape())));
+            return Err(Error::shape(
+                op,
+                format!(
+                    "output with shape {:?} doesn't match the broadcast shape {:?}",
+                    self.shape(),
+                    value.shape()
+                ),
+            ));
         }
         self.write_values(op, &value)?;
-        let mut m = self.meta();
-        m.grad_fn = value.grad_fn();
+        match &self.0.view_base {
+            None => self.meta().grad_fn = value.grad_fn(),
+            Some(base) => self.rebase_view(base, &value)?,
+        }
         Ok(self)
+    }
+
+    /// After an in-place op on this view wrote `value`: gives the base a CopySlices history
+    /// and makes this view's history a view of it.
+    fn rebase_view(&self, base: &Tensor, value: &Tensor) -> Result<()> {
+        let pos: Idx = Arc::new(view_positions(base.layout(), self.layout())?);
+        let vshape = self.shape().to_vec();
+        let p = pos.clone();
+        record(base.clone(), "CopySlices", &[base, value], move |_| {
+            Ok(move |g: &Tensor, needs: &[bool]| {
+                let gb = if needs[0] {
+                    Some(g.overwrite_linear(&Tensor::zeros(&vshape, g.dtype())?, p.clone())?)
+                } else {
+                    None
+                };
+                let gv = if needs[1] {
+                    Some(g.take_linear(p.clone(), &vshape)?)
+                } else {
+                    None
+                };
+                Ok(grads([gb, gv]))
+            })
+        })?;
+        self.set_view_history(base, pos);
+        Ok(())
+    }
+
+    /// Makes this view's grad_fn a view of `base`'s current history (`pos`: where each of
+    /// its elements sits in the base) and marks it current for the storage's version.
+    fn set_view_history(&self, base: &Tensor, pos: Idx) {
+        let base_shape = base.shape().to_vec();
+        let node = base.grad_edge().map(|edge| {
+            let rule: BackwardFn = Box::new(move |g: &Tensor, _: &[bool]| {
+                Ok(grads([Some(
+                    g.scatter_add_linear(pos.clone(), &base_shape)?,
+                )]))
+            });
+            Arc::new(Node::op(
+                "AsStridedBackward",
+                smallvec::smallvec![Some(edge)],
+                rule,
+            ))
+        });
+        let mut m = self.meta();
+        m.grad_fn = node;
+        m.view_version = Some(self.version());
+    }
+
+    /// Brings a view's history up to date after in-place changes to its storage made through
+    /// another handle (called before the history is read).
+    pub(crate) fn refresh_view_history(&self) {
+        let Some(base) = &self.0.view_base else {
+            return;
+        };
+        let stale = matches!(self.meta().view_version, Some(v) if v != self.version());
+        if !stale {
+            return;
+        }
+        if !base.requires_grad() {
+            let mut m = self.meta();
+            m.view_version = Some(self.version());
+            return;
+        }
+        match view_positions(base.layout(), self.layout()) {
+            Ok(pos) => self.set_view_history(base, Arc::new(pos)),
+            // Unreachable for views made by this crate; keep the old history rather than fail.
+            Err(_) => self.meta().view_version = Some(self.version()),
+        }
     }
 
     pub fn add_(&self, other: &Tensor) -> Result<&Tensor> {
@@ -122,6 +236,12 @@ impl Tensor {
     /// Sets every element to `value`.
     pub fn fill_(&self, value: impl Into<Scalar>) -> Result<&Tensor> {
         let v = value.into();
+        if self.is_view() && GradMode::current().is_recording() && self.requires_grad() {
+            // Filling part of a graph tensor: the base's history must show the region as
+            // constant, which the view path of `copy_` records.
+            return self.copy_named("fill_", &Tensor::scalar_of(v, self.dtype()));
+        }
+        self.check_overlap("fill_")?;
         self.check_inplace("fill_", &[])?;
         let filled = Tensor::scalar_of(v, self.dtype());
         self.write_values("fill_", &filled)?;
@@ -135,12 +255,54 @@ impl Tensor {
 
     /// Copies `src` (broadcast and cast) into this tensor.
     pub fn copy_(&self, src: &Tensor) -> Result<&Tensor> {
-        self.update_with("copy_", src, |a, b| {
+        self.copy_named("copy_", src)
+    }
+
+    /// `copy_` reporting errors as `op` (e.g. `__setitem__`).
+    pub(crate) fn copy_named(&self, op: &'static str, src: &Tensor) -> Result<&Tensor> {
+        self.update_with(op, src, |a, b| {
             let shape = a.shape().to_vec();
             let b = b.to_dtype(a.dtype())?;
-            b.expand_to(&shape).map_err(|_| {
-                Error::shape("copy_", format!("source of shape {:?} cannot be broadcast to {:?}", b.shape(), shape))
-            })?.clone_tensor()
+            b.expand_to(&shape)
+                .map_err(|_| {
+                    Error::shape(
+                        op,
+                        format!(
+                            "source of shape {:?} cannot be broadcast to {:?}",
+                            b.shape(),
+                            shape
+                        ),
+                    )
+                })?
+                .clone_tensor()
+        })
+    }
+
+    /// In-place `index_add`.
+    pub fn index_add_(
+        &self,
+        dim: isize,
+        index: &Tensor,
+        source: &Tensor,
+        alpha: f64,
+    ) -> Result<&Tensor> {
+        let index = index.clone();
+        self.update_with("index_add_", source, move |a, s| {
+            a.index_add(dim, &index, s, alpha)
+        })
+    }
+
+    /// In-place `scatter`.
+    pub fn scatter_(&self, dim: isize, index: &Tensor, src: &Tensor) -> Result<&Tensor> {
+        let index = index.clone();
+        self.update_with("scatter_", src, move |a, s| a.scatter(dim, &index, s))
+    }
+
+    /// In-place `scatter_add`.
+    pub fn scatter_add_(&self, dim: isize, index: &Tensor, src: &Tensor) -> Result<&Tensor> {
+        let index = index.clone();
+        self.update_with("scatter_add_", src, move |a, s| {
+            a.scatter_add(dim, &index, s)
         })
     }
 
@@ -172,7 +334,10 @@ fn check_castable(op: &'static str, from: DType, to: DType) -> Result<()> {
         _ => 2,
     };
     if rank(from) > rank(to) {
-        return Err(Error::dtype(op, format!("result type {from} can't be cast to the desired output type {to}")));
+        return Err(Error::dtype(
+            op,
+            format!("result type {from} can't be cast to the desired output type {to}"),
+        ));
     }
     Ok(())
 }

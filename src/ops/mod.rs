@@ -4,8 +4,10 @@
 
 pub mod binary;
 pub mod cmp;
+pub mod gather;
 pub mod index;
 pub mod inplace;
+pub mod join;
 pub mod matmul;
 pub mod nn;
 pub mod reduce;

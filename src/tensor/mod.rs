@@ -42,6 +42,9 @@ pub(crate) struct AutogradMeta {
     pub retains_grad: bool,
     /// Computed while recording was off from inputs that required grad: backward explains.
     pub made_without_grad: bool,
+    /// For views made while recording: the storage version their history describes. When an
+    /// in-place op moves it, the history is regenerated as a view of the base's new history.
+    pub view_version: Option<u64>,
 }
 
 impl Tensor {
@@ -148,21 +151,25 @@ impl Tensor {
     // ----- autograd state -----
 
     pub fn requires_grad(&self) -> bool {
+        self.refresh_view_history();
         let m = self.meta();
         m.requires_grad || m.grad_fn.is_some()
     }
 
     pub fn is_leaf(&self) -> bool {
+        self.refresh_view_history();
         self.meta().grad_fn.is_none()
     }
 
     /// The node that computed this tensor, `None` for leaves.
     pub fn grad_fn(&self) -> Option<Arc<Node>> {
+        self.refresh_view_history();
         self.meta().grad_fn.clone()
     }
 
     /// The name of the grad_fn, e.g. `Some("MulBackward")`.
     pub fn grad_fn_name(&self) -> Option<&'static str> {
+        self.refresh_view_history();
         self.meta().grad_fn.as_ref().map(|n| n.name)
     }
 
@@ -255,6 +262,7 @@ impl Tensor {
     /// The edge an op result uses to reach this tensor in backward: its grad_fn, or for a
     /// leaf its (shared, lazily made) AccumulateGrad node.
     pub(crate) fn grad_edge(&self) -> Option<Arc<Node>> {
+        self.refresh_view_history();
         let mut m = self.meta();
         if let Some(f) = &m.grad_fn {
             return Some(f.clone());

@@ -17,6 +17,7 @@ __all__ = [
     "conv_transpose2d", "cosine_similarity", "cross_entropy", "dropout", "embedding", "fold",
     "group_norm", "huber_loss", "interpolate", "kl_div", "l1_loss", "layer_norm", "linear",
     "log_softmax", "max_pool1d", "max_pool2d", "mse_loss", "nll_loss", "normalize", "one_hot",
+    "pad",
     "pairwise_distance", "relu", "sigmoid", "smooth_l1_loss", "softmax", "softmin", "tanh",
     "unfold",
 ]
@@ -446,3 +447,15 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if any((not isinstance(v, int)) or v <= 0 for v in out):
         raise ValueError(f"interpolate(): output sizes must be positive, got {out}")
     return _core._nn_interpolate(x, out, scales, mode, bool(align_corners))
+
+
+# ----- shape ops (owned by the shape/indexing family) -----
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
+    """Pads the trailing dims of ``input``; ``pad`` lists ``(before, after)`` amounts starting
+    from the last dim. ``mode`` is ``"constant"`` (fill with ``value``, default 0; negative
+    amounts crop), ``"reflect"`` (mirror, edge not repeated) or ``"replicate"`` (repeat edge)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"pad(): argument 'input' must be a Tensor, not {type(input).__name__}")
+    return _core.pad(input, list(pad), mode, None if value is None else float(value))
