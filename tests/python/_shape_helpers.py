@@ -1,4 +1,6 @@
-"""Shared helpers for the shape/indexing tests: a float64 finite-difference gradient check."""
+"""Shared helpers for the shape/indexing tests: float64 finite-difference gradient checks
+(the project's ``ferrograd.autograd.gradcheck`` plus a weighted-sum check of ``.grad`` after
+``backward()``, which exercises gradient accumulation into leaves)."""
 
 import numpy as np
 
@@ -33,7 +35,8 @@ def gradcheck(fn, *arrays, eps=1e-6, atol=1e-5, rtol=1e-3):
         got = xs[k].grad
         assert got is not None, f"input {k} got no gradient"
         np.testing.assert_allclose(_np(got), num, atol=atol, rtol=rtol, err_msg=f"gradient of input {k}")
-    return True
+    fresh = tuple(fg.tensor(a, dtype=fg.float64, requires_grad=True) for a in arrays)
+    return fg.autograd.gradcheck(fn, fresh, eps=eps, atol=atol, rtol=rtol)
 
 
 def assert_typed_error(fn, *types):
