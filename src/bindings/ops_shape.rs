@@ -43,6 +43,25 @@ fn dim_or(
     }
 }
 
+/// `dim` given positionally, as `dim=` or as its alias `axis=` (required).
+fn req_dim(op: &str, dim: Option<isize>, axis: Option<isize>) -> PyResult<isize> {
+    match (dim, axis) {
+        (Some(_), Some(_)) => Err(PyTypeError::new_err(format!(
+            "{op}(): got both dim= and its alias axis="
+        ))),
+        (Some(d), None) | (None, Some(d)) => Ok(d),
+        (None, None) => Err(PyTypeError::new_err(format!(
+            "{op}() missing required argument 'dim'"
+        ))),
+    }
+}
+
+/// A required tensor argument that follows an optional one in the signature.
+fn req_arg(op: &str, name: &str, t: Option<&Bound<'_, PyTensor>>) -> PyResult<Tensor> {
+    t.map(|t| t.get().inner.clone())
+        .ok_or_else(|| PyTypeError::new_err(format!("{op}() missing required argument '{name}'")))
+}
+
 /// An int or a sequence of ints.
 fn int_or_seq<T: for<'a, 'py> FromPyObject<'a, 'py>>(
     obj: &Bound<'_, PyAny>,
@@ -527,108 +546,148 @@ impl PyTensor {
         PyTensor::wrap(py, self.inner.expand(&extract_shape(size)?)?)
     }
 
-    #[pyo3(signature = (dim, index))]
+    #[pyo3(signature = (dim = None, index = None, *, axis = None))]
     fn gather(
         &self,
         py: Python<'_>,
-        dim: isize,
-        index: &Bound<'_, PyTensor>,
+        dim: Option<isize>,
+        index: Option<&Bound<'_, PyTensor>>,
+        axis: Option<isize>,
     ) -> PyResult<Py<PyAny>> {
-        let (t, i) = (&self.inner, &index.get().inner);
-        PyTensor::wrap(py, compute(py, i.numel(), || t.gather(dim, i))?)
+        let (d, i) = (
+            req_dim("gather", dim, axis)?,
+            req_arg("gather", "index", index)?,
+        );
+        let t = &self.inner;
+        PyTensor::wrap(py, compute(py, i.numel(), || t.gather(d, &i))?)
     }
 
-    #[pyo3(signature = (dim, index, src = None, *, value = None))]
+    #[pyo3(signature = (dim = None, index = None, src = None, *, axis = None, value = None))]
     fn scatter(
         &self,
         py: Python<'_>,
-        dim: isize,
-        index: &Bound<'_, PyTensor>,
+        dim: Option<isize>,
+        index: Option<&Bound<'_, PyTensor>>,
         src: Option<&Bound<'_, PyAny>>,
+        axis: Option<isize>,
         value: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        let (d, i) = (
+            req_dim("scatter", dim, axis)?,
+            req_arg("scatter", "index", index)?,
+        );
         let s = self.scatter_src(src, value)?;
-        let (t, i) = (&self.inner, &index.get().inner);
-        PyTensor::wrap(py, compute(py, t.numel(), || t.scatter(dim, i, &s))?)
+        let t = &self.inner;
+        PyTensor::wrap(py, compute(py, t.numel(), || t.scatter(d, &i, &s))?)
     }
 
-    #[pyo3(signature = (dim, index, src = None, *, value = None))]
+    #[pyo3(signature = (dim = None, index = None, src = None, *, axis = None, value = None))]
     fn scatter_(
         slf: &Bound<'_, Self>,
-        dim: isize,
-        index: &Bound<'_, PyTensor>,
+        dim: Option<isize>,
+        index: Option<&Bound<'_, PyTensor>>,
         src: Option<&Bound<'_, PyAny>>,
+        axis: Option<isize>,
         value: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        let (d, i) = (
+            req_dim("scatter_", dim, axis)?,
+            req_arg("scatter_", "index", index)?,
+        );
         let me = slf.get();
         let s = me.scatter_src(src, value)?;
-        me.inner.scatter_(dim, &index.get().inner, &s)?;
+        me.inner.scatter_(d, &i, &s)?;
         Ok(slf.clone().into_any().unbind())
     }
 
-    #[pyo3(signature = (dim, index, src))]
+    #[pyo3(signature = (dim = None, index = None, src = None, *, axis = None))]
     fn scatter_add(
         &self,
         py: Python<'_>,
-        dim: isize,
-        index: &Bound<'_, PyTensor>,
-        src: &Bound<'_, PyTensor>,
+        dim: Option<isize>,
+        index: Option<&Bound<'_, PyTensor>>,
+        src: Option<&Bound<'_, PyTensor>>,
+        axis: Option<isize>,
     ) -> PyResult<Py<PyAny>> {
-        let (t, i, s) = (&self.inner, &index.get().inner, &src.get().inner);
-        PyTensor::wrap(py, compute(py, t.numel(), || t.scatter_add(dim, i, s))?)
+        let (d, i, s) = (
+            req_dim("scatter_add", dim, axis)?,
+            req_arg("scatter_add", "index", index)?,
+            req_arg("scatter_add", "src", src)?,
+        );
+        let t = &self.inner;
+        PyTensor::wrap(py, compute(py, t.numel(), || t.scatter_add(d, &i, &s))?)
     }
 
-    #[pyo3(signature = (dim, index, src))]
+    #[pyo3(signature = (dim = None, index = None, src = None, *, axis = None))]
     fn scatter_add_(
         slf: &Bound<'_, Self>,
-        dim: isize,
-        index: &Bound<'_, PyTensor>,
-        src: &Bound<'_, PyTensor>,
+        dim: Option<isize>,
+        index: Option<&Bound<'_, PyTensor>>,
+        src: Option<&Bound<'_, PyTensor>>,
+        axis: Option<isize>,
     ) -> PyResult<Py<PyAny>> {
-        slf.get()
-            .inner
-            .scatter_add_(dim, &index.get().inner, &src.get().inner)?;
+        let (d, i, s) = (
+            req_dim("scatter_add_", dim, axis)?,
+            req_arg("scatter_add_", "index", index)?,
+            req_arg("scatter_add_", "src", src)?,
+        );
+        slf.get().inner.scatter_add_(d, &i, &s)?;
         Ok(slf.clone().into_any().unbind())
     }
 
-    #[pyo3(signature = (dim, index))]
+    #[pyo3(signature = (dim = None, index = None, *, axis = None))]
     fn index_select(
         &self,
         py: Python<'_>,
-        dim: isize,
-        index: &Bound<'_, PyTensor>,
+        dim: Option<isize>,
+        index: Option<&Bound<'_, PyTensor>>,
+        axis: Option<isize>,
     ) -> PyResult<Py<PyAny>> {
-        let (t, i) = (&self.inner, &index.get().inner);
-        PyTensor::wrap(py, compute(py, t.numel(), || t.index_select(dim, i))?)
+        let (d, i) = (
+            req_dim("index_select", dim, axis)?,
+            req_arg("index_select", "index", index)?,
+        );
+        let t = &self.inner;
+        PyTensor::wrap(py, compute(py, t.numel(), || t.index_select(d, &i))?)
     }
 
-    #[pyo3(signature = (dim, index, source, *, alpha = 1.0))]
+    #[pyo3(signature = (dim = None, index = None, source = None, *, axis = None, alpha = 1.0))]
     fn index_add(
         &self,
         py: Python<'_>,
-        dim: isize,
-        index: &Bound<'_, PyTensor>,
-        source: &Bound<'_, PyTensor>,
+        dim: Option<isize>,
+        index: Option<&Bound<'_, PyTensor>>,
+        source: Option<&Bound<'_, PyTensor>>,
+        axis: Option<isize>,
         alpha: f64,
     ) -> PyResult<Py<PyAny>> {
-        let (t, i, s) = (&self.inner, &index.get().inner, &source.get().inner);
+        let (d, i, s) = (
+            req_dim("index_add", dim, axis)?,
+            req_arg("index_add", "index", index)?,
+            req_arg("index_add", "source", source)?,
+        );
+        let t = &self.inner;
         PyTensor::wrap(
             py,
-            compute(py, t.numel(), || t.index_add(dim, i, s, alpha))?,
+            compute(py, t.numel(), || t.index_add(d, &i, &s, alpha))?,
         )
     }
 
-    #[pyo3(signature = (dim, index, source, *, alpha = 1.0))]
+    #[pyo3(signature = (dim = None, index = None, source = None, *, axis = None, alpha = 1.0))]
     fn index_add_(
         slf: &Bound<'_, Self>,
-        dim: isize,
-        index: &Bound<'_, PyTensor>,
-        source: &Bound<'_, PyTensor>,
+        dim: Option<isize>,
+        index: Option<&Bound<'_, PyTensor>>,
+        source: Option<&Bound<'_, PyTensor>>,
+        axis: Option<isize>,
         alpha: f64,
     ) -> PyResult<Py<PyAny>> {
-        slf.get()
-            .inner
-            .index_add_(dim, &index.get().inner, &source.get().inner, alpha)?;
+        let (d, i, s) = (
+            req_dim("index_add_", dim, axis)?,
+            req_arg("index_add_", "index", index)?,
+            req_arg("index_add_", "source", source)?,
+        );
+        slf.get().inner.index_add_(d, &i, &s, alpha)?;
         Ok(slf.clone().into_any().unbind())
     }
 

@@ -57,13 +57,17 @@ impl Tensor {
             }
             shape[d] += t.shape()[d];
         }
+        // Cast once; the cast tensors are both copied from and recorded as the inputs.
+        let inputs: Vec<Tensor> = parts
+            .iter()
+            .map(|t| t.to_dtype(dtype))
+            .collect::<Result<_>>()?;
         let out = Tensor::zeros(&shape, dtype)?;
         let mut lens = Vec::with_capacity(parts.len());
         {
             let mut start = 0;
-            for t in &parts {
-                let len = t.shape()[d];
-                let src = t.to_dtype(dtype)?;
+            for src in &inputs {
+                let len = src.shape()[d];
                 let mut target = out.layout().clone();
                 target.offset += start * target.strides[d];
                 target.shape[d] = len;
@@ -76,10 +80,6 @@ impl Tensor {
                 start += len;
             }
         }
-        let inputs: Vec<Tensor> = parts
-            .iter()
-            .map(|t| t.to_dtype(dtype))
-            .collect::<Result<_>>()?;
         let refs: Vec<&Tensor> = inputs.iter().collect();
         record(out, "CatBackward", &refs, move |_| {
             Ok(move |g: &Tensor, needs: &[bool]| {

@@ -258,3 +258,18 @@ def test_random_indices_never_panic(shape, ints, d):
             call()
         except BaseException as e:  # noqa: BLE001
             assert isinstance(e, (fg.FerrogradError, IndexError, TypeError)), f"{type(e).__name__}: {e}"
+
+
+def test_dim_accepts_axis_alias():
+    t = fg.arange(6.0).reshape(2, 3)
+    i = fg.tensor([[2, 0]])
+    np.testing.assert_array_equal(npy(t.gather(axis=-1, index=i)), npy(t.gather(1, i)))
+    np.testing.assert_array_equal(npy(t.index_select(index=fg.tensor([1]), axis=0)), [[3.0, 4.0, 5.0]])
+    np.testing.assert_array_equal(npy(t.scatter_add(axis=1, index=i, src=fg.ones(1, 2))), npy(t.scatter_add(1, i, fg.ones(1, 2))))
+    np.testing.assert_array_equal(npy(t.index_add(axis=0, index=fg.tensor([0]), source=fg.ones(1, 3))[0]), [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(npy(t.scatter(axis=1, index=i, value=9.0)[0]), [9.0, 1.0, 9.0])
+    np.testing.assert_array_equal(npy(fg.cat([t, t], axis=1)), np.concatenate([npy(t)] * 2, axis=1))
+    assert [p.shape for p in t.chunk(3, axis=1)] == [(2, 1)] * 3
+    assert_typed_error(lambda: t.gather(1, i, axis=1), TypeError)
+    assert_typed_error(lambda: t.gather(index=i), TypeError)
+    assert_typed_error(lambda: t.scatter_add(1, i), TypeError)
