@@ -286,3 +286,53 @@ def test_random_dims_never_panic(shape, d0, d1, n):
             call()
         except BaseException as e:  # noqa: BLE001
             assert isinstance(e, (fg.FerrogradError, IndexError, TypeError)), f"{type(e).__name__}: {e}"
+
+
+# ----- the pre-existing view ops: values, sharing, gradients with negative dims -----
+
+
+def test_existing_view_ops_match_numpy_and_share_storage():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    t = fg.tensor(a)
+    cases = [
+        (t.reshape(4, -1), a.reshape(4, -1)),
+        (t.view(-1, 4), a.reshape(-1, 4)),
+        (t.flatten(1), a.reshape(2, 12)),
+        (t.flatten(-2, -1), a.reshape(2, 12)),
+        (t.transpose(-1, 0), np.swapaxes(a, -1, 0)),
+        (t.permute(2, 0, 1), a.transpose(2, 0, 1)),
+        (t.permute((-1, -3, -2)), a.transpose(2, 0, 1)),
+        (t.T, a.T),
+        (t.mT, np.swapaxes(a, -1, -2)),
+        (t[:, :1].squeeze((0, 1)), a[:, 0]),
+        (t[:1, :1].squeeze(), a[0, 0]),
+        (t.unsqueeze(-1), a[..., None]),
+        (t[:, :1].expand(2, 5, 4), np.broadcast_to(a[:, :1], (2, 5, 4))),
+        (t.narrow(-1, 1, 2), a[..., 1:3]),
+        (t.select(-2, -1), a[:, -1]),
+        (t.view_as(fg.zeros(6, 4)), a.reshape(6, 4)),
+        (t[0].expand_as(fg.zeros(5, 3, 4)), np.broadcast_to(a[0], (5, 3, 4))),
+    ]
+    for got, want in cases:
+        np.testing.assert_array_equal(npy(got), want)
+    with fg.no_grad():
+        t.mul_(2.0)
+    for got, want in cases:
+        np.testing.assert_array_equal(npy(got), want * 2, err_msg="views must share storage")
+    assert_typed_error(lambda: t.transpose(0, 1).view(-1), fg.ShapeError)
+    np.testing.assert_array_equal(npy(t.transpose(0, 1).reshape(-1)), np.swapaxes(a * 2, 0, 1).reshape(-1))
+
+
+@pytest.mark.parametrize(
+    "fn, shape",
+    [
+        (lambda x: x.t().reshape(-1, 2), (2, 3)),
+        (lambda x: x.view(3, -1).flatten(-2), (2, 3)),
+        (lambda x: x.permute(-1, 0, -2).squeeze(-1), (2, 1, 3)),
+        (lambda x: x.unsqueeze(-2).expand(2, 4, 3), (2, 3)),
+        (lambda x: x.mT.narrow(-1, 1, 1).select(-2, -1), (3, 2, 2)),
+        (lambda x: x[1::2, None, ..., -1], (4, 3)),
+    ],
+)
+def test_existing_view_ops_gradcheck(fn, shape):
+    assert gradcheck(fn, arr(*shape))
