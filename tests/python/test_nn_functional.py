@@ -19,6 +19,9 @@ def test_linear_matches_and_gradchecks():
     np.testing.assert_allclose(F.linear(t64(x), t64(w), t64(b)).numpy(), x @ w.T + b, rtol=1e-12)
     np.testing.assert_allclose(F.linear(t64(x), t64(w)).numpy(), x @ w.T, rtol=1e-12)
     gradcheck(lambda a, c, e: F.linear(a, c, e), [x, w, b])
+    gradcheck(lambda a, c, e: F.linear(a, c, e), [x[0], w, b])
+    y = F.linear(t64(x[0], requires_grad=True), t64(w), t64(b))
+    assert y.grad_fn.name() == "AddmmBackward"  # one fused GEMM with the bias
     gradcheck(lambda a, c: F.linear(a.t(), c), [rng.standard_normal((4, 3)), w])  # transposed input
     gradcheck(lambda a, c: F.linear(a[::2], c.expand(5, 4)), [rng.standard_normal((6, 4)), rng.standard_normal((1, 4))])
     assert_typed_error(lambda: F.linear(t64(x), t64(np.zeros((5, 3)))), fg.ShapeError)
