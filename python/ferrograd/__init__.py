@@ -49,10 +49,13 @@ from ._core import (
 from ._core import dtype as dtype
 from . import autograd, memory, nn  # noqa: E402  (submodules need the names above)
 from . import testing  # noqa: E402
+from . import linalg  # noqa: E402
 from ._functions import *  # noqa: F401,F403,E402
 from ._functions import __all__ as _function_names  # noqa: E402
 from ._shape_functions import *  # noqa: F401,F403,E402
 from ._shape_functions import __all__ as _shape_function_names  # noqa: E402
+from ._reduce import *  # noqa: F401,F403,E402
+from ._reduce import __all__ as _reduce_names  # noqa: E402
 
 __all__ = [
     "AutogradError",
@@ -81,6 +84,7 @@ __all__ = [
     "int64",
     "is_grad_enabled",
     "is_inference_mode_enabled",
+    "linalg",
     "linspace",
     "long",
     "manual_seed",
@@ -102,4 +106,5 @@ __all__ = [
     "zeros_like",
     *_function_names,
     *_shape_function_names,
+    *_reduce_names,
 ]

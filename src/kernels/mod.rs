@@ -6,6 +6,7 @@ pub mod alloc;
 pub mod cast;
 pub mod conv;
 pub mod elementwise;
+pub mod lanes;
 pub mod math;
 pub mod matmul;
 pub mod reduce;

@@ -4,13 +4,17 @@
 
 pub mod binary;
 pub mod cmp;
+pub mod einsum;
 pub mod gather;
 pub mod index;
 pub mod inplace;
 pub mod join;
+pub mod linalg;
 pub mod matmul;
 pub mod nn;
 pub mod reduce;
+pub mod scan;
+pub mod sort;
 pub mod unary;
 pub mod view;
 
