@@ -118,12 +118,16 @@ fn contract(
             .collect()
     };
     let prod = |ls: &[Label]| -> isize { ls.iter().map(|&l| size(l)).product::<usize>() as isize };
-    let a3 = ta
-        .permute(&perm_of(&la, &[&batch, &left, &summed]))?
-        .reshape(&[prod(&batch), prod(&left), prod(&summed)])?;
-    let b3 = tb
-        .permute(&perm_of(&lb, &[&batch, &summed, &right]))?
-        .reshape(&[prod(&batch), prod(&summed), prod(&right)])?;
+    let a3 = permuted(&ta, &perm_of(&la, &[&batch, &left, &summed]))?.reshape(&[
+        prod(&batch),
+        prod(&left),
+        prod(&summed),
+    ])?;
+    let b3 = permuted(&tb, &perm_of(&lb, &[&batch, &summed, &right]))?.reshape(&[
+        prod(&batch),
+        prod(&summed),
+        prod(&right),
+    ])?;
     let out = a3.matmul(&b3)?;
     let labels: Vec<Label> = batch.iter().chain(&left).chain(&right).copied().collect();
     let shape: Vec<usize> = labels.iter().map(|&l| size(l)).collect();
@@ -308,10 +312,15 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
     }
     let (t, ls) = sum_unneeded(acc.0, acc.1, |l| output.contains(&l))?;
     let perm: Vec<isize> = output.iter().map(|&l| position(&ls, l) as isize).collect();
-    // An identity permutation is skipped: no view needed (and a 0-d permute would drop history).
+    permuted(&t, &perm)
+}
+
+/// `t.permute(perm)`, or `t` itself for the identity (no view needed; a 0-d permute would
+/// also drop the history).
+fn permuted(t: &Tensor, perm: &[isize]) -> Result<Tensor> {
     if perm.iter().enumerate().all(|(i, &p)| i as isize == p) {
-        Ok(t)
+        Ok(t.clone())
     } else {
-        t.permute(&perm)
+        t.permute(perm)
     }
 }

@@ -56,7 +56,7 @@ def gradcheck(func, inputs, eps=1e-6, atol=1e-5, rtol=1e-3):
 
 def leaf(a):
     """A float64 leaf that requires grad."""
-    return fg.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
+    return fg.tensor(np.asarray(a, dtype=np.float64), dtype=fg.float64, requires_grad=True)
 
 
 def rand_leaf(*shape, seed=0, distinct=True):
