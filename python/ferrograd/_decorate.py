@@ -1,11 +1,16 @@
 """How the grad-mode classes decorate functions.
 
 The mode object (a ``no_grad``, ``enable_grad``, ``set_grad_enabled`` or ``inference_mode``
-instance, implemented in Rust) is entered around every call. For generator functions it is
-entered around every step (``next``, ``send``, ``throw``, ``close``) and for ``async def``
-functions around every step of the coroutine, so the caller's (or the event loop's) mode holds
-between steps. Each instance keeps a per-thread stack of saved modes, so sharing one between
-calls, recursion levels and threads is safe.
+instance, implemented in Rust) is entered around every call of a plain function. Its saved
+modes live on a per-thread stack tagged with the object, so sharing one object between calls,
+recursion levels and threads is safe.
+
+Generators, coroutines and async generators are driven step by step (``next``, ``send``,
+``throw``, ``close``, and each resumption by the event loop). The body runs in its *own* mode:
+the decorated mode at the first step, then whatever mode the body itself was in when it last
+suspended, so a ``with`` block inside the body that spans a ``yield`` or an ``await`` keeps
+working. Between steps the caller's (or the event loop's) mode holds, so two such coroutines
+interleaving in one loop never see each other's mode.
 """
 
 from __future__ import annotations
@@ -14,63 +19,43 @@ import functools
 import inspect
 import types
 
+from ._core import _get_mode, _set_mode
+
 
 @types.coroutine
 def _suspend(value):
-    # Hands one value yielded by the inner coroutine to the event loop and returns what the
+    # Hands one value yielded by the inner awaitable to the event loop and returns what the
     # loop sends back.
     return (yield value)
+
+
+async def _drive(awaitable, state):
+    """Awaits ``awaitable`` (a coroutine, or an async generator's ``asend``/``athrow``/
+    ``aclose`` object), running each of its steps in the body mode ``state[0]`` and storing
+    the mode the body left in ``state[0]`` after each step."""
+    sent, error = None, None
+    while True:
+        prev = _set_mode(state[0])
+        try:
+            if error is None:
+                yielded = awaitable.send(sent)
+            else:
+                exc, error = error, None
+                yielded = awaitable.throw(exc)
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            state[0] = _set_mode(prev)
+        try:
+            sent = await _suspend(yielded)
+        except BaseException as exc:  # noqa: BLE001 - cancellation, close(): forwarded inside
+            error = exc
 
 
 def _wrap_coroutine(ctx, func):
     @functools.wraps(func)
     async def wrapper(*args, **kwargs):
-        coro = func(*args, **kwargs)
-        send, error = None, None
-        try:
-            while True:
-                with ctx:
-                    try:
-                        if error is None:
-                            yielded = coro.send(send)
-                        else:
-                            exc, error = error, None
-                            yielded = coro.throw(exc)
-                    except StopIteration as stop:
-                        return stop.value
-                try:
-                    send = await _suspend(yielded)
-                except BaseException as exc:  # noqa: BLE001 - forwarded into the coroutine
-                    error = exc
-        finally:
-            with ctx:
-                coro.close()
-
-    return wrapper
-
-
-def _wrap_generator(ctx, func):
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        gen = func(*args, **kwargs)
-        try:
-            with ctx:
-                value = next(gen)
-            while True:
-                try:
-                    sent = yield value
-                except GeneratorExit:
-                    with ctx:
-                        gen.close()
-                    raise
-                except BaseException as exc:  # noqa: BLE001 - forwarded into the generator
-                    with ctx:
-                        value = gen.throw(exc)
-                else:
-                    with ctx:
-                        value = gen.send(sent)
-        except StopIteration as stop:
-            return stop.value
+        return await _drive(func(*args, **kwargs), [ctx._target(_get_mode())])
 
     return wrapper
 
@@ -79,15 +64,57 @@ def _wrap_async_generator(ctx, func):
     @functools.wraps(func)
     async def wrapper(*args, **kwargs):
         agen = func(*args, **kwargs)
-        asend = agen.asend
-        value = None
-        while True:
-            step = asend(value)
+        state = [ctx._target(_get_mode())]
+        try:
+            value = await _drive(agen.asend(None), state)
+            while True:
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    await _drive(agen.aclose(), state)
+                    raise
+                except BaseException as exc:  # noqa: BLE001 - athrow(): forwarded inside
+                    value = await _drive(agen.athrow(exc), state)
+                else:
+                    value = await _drive(agen.asend(sent), state)
+        except StopAsyncIteration:
+            return
+
+    return wrapper
+
+
+def _wrap_generator(ctx, func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        gen = func(*args, **kwargs)
+        body = ctx._target(_get_mode())
+        try:
+            prev = _set_mode(body)
             try:
-                out = await _wrap_coroutine(ctx, lambda: step)()
-            except StopAsyncIteration:
-                return
-            value = yield out
+                value = gen.send(None)
+            finally:
+                body = _set_mode(prev)
+            while True:
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    prev = _set_mode(body)
+                    try:
+                        gen.close()  # a `finally` in the body runs in its mode
+                    finally:
+                        _set_mode(prev)
+                    raise
+                except BaseException as exc:  # noqa: BLE001 - throw(): forwarded inside
+                    step, arg = gen.throw, exc
+                else:
+                    step, arg = gen.send, sent
+                prev = _set_mode(body)
+                try:
+                    value = step(arg)
+                finally:
+                    body = _set_mode(prev)
+        except StopIteration as stop:
+            return stop.value  # reaches `yield from`
 
     return wrapper
 

@@ -16,12 +16,22 @@ pub struct GradMode {
 
 impl GradMode {
     /// The mode of a new thread: grad on, inference off.
-    pub const DEFAULT: GradMode = GradMode { grad_enabled: true, inference: false };
+    pub const DEFAULT: GradMode = GradMode {
+        grad_enabled: true,
+        inference: false,
+    };
 
     /// The calling thread's mode.
     #[inline]
     pub fn current() -> GradMode {
-        MODE.with(|m| m.get())
+        STATE.with(|s| s.get().mode)
+    }
+
+    /// How many times the calling thread's mode has been set so far (whether or not the value
+    /// changed). Lets a caller tell that nobody set the mode since it last looked.
+    #[inline]
+    pub fn change_count() -> u64 {
+        STATE.with(|s| s.get().changes)
     }
 
     /// Ops record a graph only when grad is on outside inference mode
@@ -36,22 +46,38 @@ impl GradMode {
     /// `inference_mode(false)` leaves the grad flag alone instead of forcing it on.
     pub fn with_inference(self, enabled: bool) -> GradMode {
         if enabled {
-            GradMode { grad_enabled: false, inference: true }
+            GradMode {
+                grad_enabled: false,
+                inference: true,
+            }
         } else if self.inference {
-            GradMode { grad_enabled: true, inference: false }
+            GradMode {
+                grad_enabled: true,
+                inference: false,
+            }
         } else {
             self
         }
     }
 
     pub fn with_grad(self, enabled: bool) -> GradMode {
-        GradMode { grad_enabled: enabled, ..self }
+        GradMode {
+            grad_enabled: enabled,
+            ..self
+        }
     }
 
     /// Makes this the calling thread's mode until it is changed again; returns the old mode.
     /// Prefer the guards, which restore by themselves.
     pub fn set(self) -> GradMode {
-        MODE.with(|m| m.replace(self))
+        STATE.with(|s| {
+            let old = s.get();
+            s.set(ThreadState {
+                mode: self,
+                changes: old.changes.wrapping_add(1),
+            });
+            old.mode
+        })
     }
 
     /// Runs `f` in this mode on the calling thread, then restores the thread's mode.
@@ -61,11 +87,28 @@ impl GradMode {
     }
 }
 
-thread_local! {
-    static MODE: Cell<GradMode> = const { Cell::new(GradMode::DEFAULT) };
+#[derive(Clone, Copy)]
+struct ThreadState {
+    mode: GradMode,
+    changes: u64,
 }
 
-/// Restores the mode it replaced when dropped. Not `Send`.
+thread_local! {
+    static STATE: Cell<ThreadState> = const { Cell::new(ThreadState { mode: GradMode::DEFAULT, changes: 0 }) };
+}
+
+/// Restores the mode it replaced when dropped (also while unwinding from a panic).
+///
+/// Not `Send`: the mode belongs to the thread that made the guard, so the guard cannot be
+/// moved to another thread:
+///
+/// ```compile_fail
+/// let guard = ferrograd::no_grad();
+/// std::thread::spawn(move || drop(guard));
+/// ```
+///
+/// Guards must be dropped in the reverse order of their creation (as scopes do); dropping an
+/// outer guard before an inner one leaves the inner guard's saved mode in effect.
 #[must_use = "the mode is restored as soon as the guard is dropped"]
 pub struct GradModeGuard {
     prev: GradMode,
@@ -75,7 +118,10 @@ pub struct GradModeGuard {
 impl GradModeGuard {
     /// Switches the calling thread to `mode`.
     pub fn enter(mode: GradMode) -> GradModeGuard {
-        GradModeGuard { prev: mode.set(), _not_send: PhantomData }
+        GradModeGuard {
+            prev: mode.set(),
+            _not_send: PhantomData,
+        }
     }
 
     /// The mode this guard will restore.

@@ -26,7 +26,9 @@ mod _core {
         rand_like, randint, randn, randn_like, set_num_threads, tensor, zeros, zeros_like,
     };
     #[pymodule_export]
-    use super::grad_mode::{EnableGrad, ExactMode, InferenceMode, NoGrad, SetGradEnabled, is_grad_enabled, is_inference_mode_enabled};
+    use super::grad_mode::{
+        _get_mode, _set_mode, EnableGrad, ExactMode, InferenceMode, NoGrad, SetGradEnabled, is_grad_enabled, is_inference_mode_enabled,
+    };
     #[pymodule_export]
     use super::tensor::{PyGradFn, PyTensor};
 

@@ -34,13 +34,21 @@ where
 {
     let mode = GradMode::current();
     if !mode.is_recording() {
-        if !mode.inference && inputs.iter().any(|t| t.requires_grad()) {
+        // Remember why there is no graph, so backward can say so (also for values that flow
+        // on from no-grad results, e.g. a loss computed from features made under no_grad).
+        if inputs.iter().any(|t| {
+            let m = t.meta();
+            m.requires_grad || m.grad_fn.is_some() || m.made_without_grad
+        }) {
             out.meta().made_without_grad = true;
         }
         return Ok(out);
     }
     let needs: SmallVec<[bool; 4]> = inputs.iter().map(|t| t.requires_grad()).collect();
     if !needs.iter().any(|&b| b) {
+        if inputs.iter().any(|t| t.meta().made_without_grad) {
+            out.meta().made_without_grad = true;
+        }
         return Ok(out);
     }
     let rule: BackwardFn = Box::new(make(&needs)?);
