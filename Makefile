@@ -32,7 +32,8 @@ dev: $(STAMP)
 	rm -f $(WHEEL_STAMP)
 
 demo: build
-	$(PY) examples/quickstart.py
+	@if [ -f examples/quickstart.py ]; then $(PY) examples/quickstart.py; fi
+	$(PY) examples/train_digits.py
 
 test: build
 	cargo test --locked

@@ -50,6 +50,9 @@ from ._core import dtype as dtype
 from . import autograd, memory, nn  # noqa: E402  (submodules need the names above)
 from . import testing  # noqa: E402
 from . import linalg  # noqa: E402
+from . import optim, train, utils  # noqa: E402
+from .serialization import load, save  # noqa: E402
+from .utils.data import Generator  # noqa: E402
 from ._functions import *  # noqa: F401,F403,E402
 from ._functions import __all__ as _function_names  # noqa: E402
 from ._shape_functions import *  # noqa: F401,F403,E402
@@ -61,6 +64,7 @@ __all__ = [
     "AutogradError",
     "DTypeError",
     "FerrogradError",
+    "Generator",
     "ShapeError",
     "Tensor",
     "arange",
@@ -86,11 +90,13 @@ __all__ = [
     "is_inference_mode_enabled",
     "linalg",
     "linspace",
+    "load",
     "long",
     "manual_seed",
     "memory",
     "nn",
     "no_grad",
+    "optim",
     "ones",
     "ones_like",
     "rand",
@@ -98,10 +104,13 @@ __all__ = [
     "randint",
     "randn",
     "randn_like",
+    "save",
     "set_grad_enabled",
     "set_num_threads",
     "tensor",
     "testing",
+    "train",
+    "utils",
     "zeros",
     "zeros_like",
     *_function_names,

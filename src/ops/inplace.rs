@@ -312,6 +312,101 @@ impl Tensor {
         self.write_values("add_", &value)
     }
 
+    /// Runs a fused elementwise update `f(param, grad, states)` directly on this tensor's
+    /// storage and on each `state`'s (optimizer buffers), then moves their version counters.
+    /// It is an in-place op like any other: refused on inference tensors outside inference
+    /// mode, and it always runs as if under no_grad (optimizer steps never record).
+    pub(crate) fn fused_update<T: crate::dtype::FloatElement>(
+        &self,
+        op: &'static str,
+        grad: &Tensor,
+        states: &[&Tensor],
+        f: impl FnOnce(&mut [T], &[T], &mut [&mut [T]]),
+    ) -> Result<()> {
+        let _off = crate::autograd::grad_mode::no_grad();
+        self.check_inplace(op, &[])?;
+        let n = self.numel();
+        if self.dtype() != T::DTYPE || grad.dtype() != T::DTYPE {
+            return Err(Error::dtype(
+                op,
+                format!(
+                    "parameter is {} and its gradient {}; both must be {}",
+                    self.dtype(),
+                    grad.dtype(),
+                    T::DTYPE
+                ),
+            ));
+        }
+        if grad.shape() != self.shape() {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "gradient shape {:?} does not match parameter shape {:?}",
+                    grad.shape(),
+                    self.shape()
+                ),
+            ));
+        }
+        for (i, s) in states.iter().enumerate() {
+            if s.dtype() != T::DTYPE || s.shape() != self.shape() || !s.is_contiguous() {
+                return Err(Error::invalid(
+                    op,
+                    format!(
+                        "state buffer {i} must be a contiguous {} tensor of shape {:?}, got {} {:?}",
+                        T::DTYPE,
+                        self.shape(),
+                        s.dtype(),
+                        s.shape()
+                    ),
+                ));
+            }
+            if s.shares_storage_with(self) || states[..i].iter().any(|o| o.shares_storage_with(s)) {
+                return Err(Error::invalid(
+                    op,
+                    "state buffers must not share storage with the parameter or each other",
+                ));
+            }
+        }
+        // A non-contiguous parameter is updated through a contiguous copy written back below.
+        let target = if self.is_contiguous() {
+            self.detach()
+        } else {
+            self.contiguous_copy()?
+        };
+        // The gradient is only read: copy it when it is strided or aliases a written buffer
+        // (a read and a write guard on one lock would deadlock).
+        let aliased =
+            grad.shares_storage_with(&target) || states.iter().any(|s| s.shares_storage_with(grad));
+        let grad = if grad.is_contiguous() && !aliased {
+            grad.detach()
+        } else {
+            grad.contiguous_copy()?
+        };
+        {
+            let g_buf = grad.storage().read();
+            let g = &T::slice(&g_buf)[grad.storage_offset()..grad.storage_offset() + n];
+            let mut p_buf = target.storage().write();
+            let p =
+                &mut T::slice_mut(&mut p_buf)[target.storage_offset()..target.storage_offset() + n];
+            let mut guards: Vec<_> = states.iter().map(|s| s.storage().write()).collect();
+            let mut slices: Vec<&mut [T]> = guards
+                .iter_mut()
+                .zip(states)
+                .map(|(b, s)| &mut T::slice_mut(b)[s.storage_offset()..s.storage_offset() + n])
+                .collect();
+            f(p, g, &mut slices);
+        }
+        for s in states {
+            s.storage().bump_version();
+        }
+        if self.is_contiguous() {
+            self.storage().bump_version();
+        } else {
+            self.write_values(op, &target)?;
+        }
+        Ok(())
+    }
+
     /// After `fill_`, a non-leaf's values no longer depend on its history.
     fn detach_history_after_fill(&self) {
         if GradMode::current().is_recording() {
