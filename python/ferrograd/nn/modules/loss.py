@@ -14,10 +14,11 @@ _REDUCTIONS = ("none", "mean", "sum")
 class _Loss(Module):
     _fn = ""
     _defaults: dict = {}
+    _reductions = _REDUCTIONS
 
     def __init__(self, reduction: str = "mean", **options):
         super().__init__()
-        if reduction not in _REDUCTIONS:
+        if reduction not in self._reductions:
             raise ValueError(f"{reduction} is not a valid value for reduction")
         self.reduction = reduction
         for k, v in options.items():
@@ -103,6 +104,7 @@ class BCEWithLogitsLoss(_Loss):
 class KLDivLoss(_Loss):
     _fn = "kl_div"
     _defaults = {"log_target": False}
+    _reductions = (*_REDUCTIONS, "batchmean")
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
         super().__init__(reduction, log_target=log_target)
