@@ -75,7 +75,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="artifacts", help="where the model and curves go")
     ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--cnn-epochs", type=int, default=8)
+    ap.add_argument("--cnn-epochs", type=int, default=12)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     args = ap.parse_args(argv)
