@@ -43,3 +43,24 @@ pub fn cached() -> usize {
 pub fn empty_cache() {
     crate::kernels::alloc::empty_cache()
 }
+
+/// Fails (instead of letting the allocator abort the process) when a buffer of `bytes` cannot
+/// be had. Only large requests are probed: reserving and releasing address space is cheap,
+/// and a request beyond what the OS will give is refused up front.
+pub(crate) fn check_can_allocate(op: &'static str, bytes: usize) -> crate::error::Result<()> {
+    const PROBE_FROM: usize = 1 << 30;
+    if bytes < PROBE_FROM {
+        return Ok(());
+    }
+    let too_big = || {
+        crate::error::Error::invalid(
+            op,
+            format!("not enough memory: tried to allocate {bytes} bytes ({:.1} GiB)", bytes as f64 / (1u64 << 30) as f64),
+        )
+    };
+    if bytes > isize::MAX as usize {
+        return Err(too_big());
+    }
+    let mut probe: Vec<u8> = Vec::new();
+    probe.try_reserve_exact(bytes).map_err(|_| too_big())
+}

@@ -47,7 +47,7 @@ from ._core import (
     zeros_like,
 )
 from ._core import dtype as dtype
-from . import autograd, memory, nn  # noqa: E402  (submodules need the names above)
+from . import autograd, errors, memory, nn  # noqa: E402  (submodules need the names above)
 from . import testing  # noqa: E402
 from . import linalg  # noqa: E402
 from . import optim, train, utils  # noqa: E402
@@ -75,6 +75,7 @@ __all__ = [
     "empty",
     "empty_like",
     "enable_grad",
+    "errors",
     "eye",
     "float",
     "float32",

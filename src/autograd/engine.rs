@@ -58,10 +58,18 @@ fn root_grad(t: &Tensor, given: Option<&Tensor>, op: &str) -> Result<Tensor> {
             if g.shape() != t.shape() {
                 return Err(Error::shape(
                     "backward",
-                    format!("{op}: gradient has shape {:?} but the output has shape {:?}", g.shape(), t.shape()),
+                    format!(
+                        "{op}: gradient has shape {:?} but the output has shape {:?}",
+                        g.shape(),
+                        t.shape()
+                    ),
                 ));
             }
-            Ok(if g.dtype() == t.dtype() { g.detach() } else { g.to_dtype(t.dtype())? })
+            Ok(if g.dtype() == t.dtype() {
+                g.detach()
+            } else {
+                g.to_dtype(t.dtype())?
+            })
         }
         None => {
             if t.numel() != 1 {
@@ -107,7 +115,9 @@ pub fn grad(
     let mut targets = Vec::with_capacity(inputs.len());
     for (i, t) in inputs.iter().enumerate() {
         let edge = t.grad_edge().ok_or_else(|| {
-            Error::autograd(format!("grad: input {i} does not require grad and so has no gradient"))
+            Error::autograd(format!(
+                "grad: input {i} does not require grad and so has no gradient"
+            ))
         })?;
         targets.push(edge);
     }
@@ -128,10 +138,17 @@ pub fn grad(
 
 /// Runs the graph below `seeds`. With `capture`, collects the gradient arriving at each of
 /// those nodes (and writes no `.grad`); otherwise accumulates into leaves.
-fn run(seeds: Vec<(Arc<Node>, Tensor)>, retain_graph: bool, capture: Option<&[Arc<Node>]>) -> Result<Vec<Option<Tensor>>> {
+fn run(
+    seeds: Vec<(Arc<Node>, Tensor)>,
+    retain_graph: bool,
+    capture: Option<&[Arc<Node>]>,
+) -> Result<Vec<Option<Tensor>>> {
     // Backward rules never record, and their results are normal tensors even when backward
     // is called inside inference_mode.
-    let _mode = super::grad_mode::GradModeGuard::enter(GradMode { grad_enabled: false, inference: false });
+    let _mode = super::grad_mode::GradModeGuard::enter(GradMode {
+        grad_enabled: false,
+        inference: false,
+    });
 
     // 1. Count incoming edges of every reachable node.
     let mut deps: HashMap<Key, usize> = HashMap::new();
@@ -162,7 +179,9 @@ fn run(seeds: Vec<(Arc<Node>, Tensor)>, retain_graph: bool, capture: Option<&[Ar
             ready.push(Ready(n));
         }
     }
-    let capture_keys: Vec<Key> = capture.map(|c| c.iter().map(key).collect()).unwrap_or_default();
+    let capture_keys: Vec<Key> = capture
+        .map(|c| c.iter().map(key).collect())
+        .unwrap_or_default();
     let mut captured: Vec<Option<Tensor>> = vec![None; capture_keys.len()];
 
     // 3. Run nodes as they become ready.
@@ -190,7 +209,8 @@ fn run(seeds: Vec<(Arc<Node>, Tensor)>, retain_graph: bool, capture: Option<&[Ar
                     if capture.is_none() {
                         retain(&node, &grad)?;
                     }
-                    let needs: smallvec::SmallVec<[bool; 4]> = node.next.iter().map(|e| e.is_some()).collect();
+                    let needs: smallvec::SmallVec<[bool; 4]> =
+                        node.next.iter().map(|e| e.is_some()).collect();
                     let mut slot = f.lock();
                     let Some(rule) = slot.as_mut() else {
                         return Err(Error::autograd(format!(
@@ -227,9 +247,19 @@ fn run(seeds: Vec<(Arc<Node>, Tensor)>, retain_graph: bool, capture: Option<&[Ar
 
 fn name_error(e: Error, node: &'static str) -> Error {
     match e {
-        Error::InplaceModified { node: "", dtype, shape, expected, found } => {
-            Error::InplaceModified { node, dtype, shape, expected, found }
-        }
+        Error::InplaceModified {
+            node: "",
+            dtype,
+            shape,
+            expected,
+            found,
+        } => Error::InplaceModified {
+            node,
+            dtype,
+            shape,
+            expected,
+            found,
+        },
         other => other,
     }
 }
@@ -249,7 +279,10 @@ fn add_into(buffers: &mut HashMap<Key, Tensor>, k: Key, g: Tensor) -> Result<()>
 /// A gradient to keep in `.grad`: contiguous and owned by nobody else, so later in-place
 /// updates of `.grad` never write through to another tensor.
 fn owned_grad(g: Tensor) -> Result<Tensor> {
-    if g.is_contiguous() && g.numel() == g.storage().read().len() && Arc::strong_count(g.storage()) == 1 {
+    if g.is_contiguous()
+        && g.numel() == g.storage().read().len()
+        && Arc::strong_count(g.storage()) == 1
+    {
         Ok(g)
     } else {
         g.contiguous_copy()
@@ -257,25 +290,29 @@ fn owned_grad(g: Tensor) -> Result<Tensor> {
 }
 
 fn accumulate(t: &Tensor, g: Tensor) -> Result<()> {
-    let g = if g.dtype() == t.dtype() { g } else { g.to_dtype(t.dtype())? };
-    let prev = t.meta().grad.take();
-    let new = match prev {
-        None => owned_grad(g)?,
-        Some(prev) => {
-            if prev.is_inference() {
-                prev.add(&g)?
-            } else {
-                prev.add_inplace_unchecked(&g)?;
-                prev
-            }
-        }
+    let g = if g.dtype() == t.dtype() {
+        g
+    } else {
+        g.to_dtype(t.dtype())?
     };
-    t.meta().grad = Some(new);
+    // Held for the whole update: backward passes on several threads that reach one leaf
+    // must add up, not overwrite each other's gradient. (Nothing below locks `t` again.)
+    let mut meta = t.meta();
+    match meta.grad.clone() {
+        None => meta.grad = Some(owned_grad(g)?),
+        Some(prev) if prev.is_inference() => meta.grad = Some(prev.add(&g)?),
+        Some(prev) => prev.add_inplace_unchecked(&g)?,
+    }
     Ok(())
 }
 
 fn retain(node: &Node, grad: &Tensor) -> Result<()> {
-    let tensors: Vec<_> = node.retained.lock().iter().filter_map(|w| w.upgrade()).collect();
+    let tensors: Vec<_> = node
+        .retained
+        .lock()
+        .iter()
+        .filter_map(|w| w.upgrade())
+        .collect();
     for t in tensors {
         accumulate(&Tensor(t), grad.clone())?;
     }

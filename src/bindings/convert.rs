@@ -11,7 +11,14 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
 
 /// `ferrograd.float32` and friends.
-#[pyclass(name = "dtype", module = "ferrograd", frozen, eq, hash, skip_from_py_object)]
+#[pyclass(
+    name = "dtype",
+    module = "ferrograd",
+    frozen,
+    eq,
+    hash,
+    skip_from_py_object
+)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PyDType(pub DType);
 
@@ -50,8 +57,11 @@ pub fn extract_dtype(obj: &Bound<'_, PyAny>) -> PyResult<DType> {
     }
     if let Ok(s) = obj.cast::<PyString>() {
         let s = s.to_str()?;
-        return DType::parse(s.strip_prefix("ferrograd.").unwrap_or(s))
-            .ok_or_else(|| PyTypeError::new_err(format!("unknown dtype {s:?}; expected float32, float64, int64 or bool")));
+        return DType::parse(s.strip_prefix("ferrograd.").unwrap_or(s)).ok_or_else(|| {
+            PyTypeError::new_err(format!(
+                "unknown dtype {s:?}; expected float32, float64, int64 or bool"
+            ))
+        });
     }
     let py = obj.py();
     let builtins = py.import("builtins")?;
@@ -97,9 +107,19 @@ pub fn extract_scalar(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
     }
     // NumPy scalars (np.float32(1.0), np.int64(3)).
     let ty = obj.get_type();
-    let module: String = ty.getattr("__module__").and_then(|m| m.extract()).unwrap_or_default();
-    if module == "numpy" && obj.hasattr("dtype").unwrap_or(false) && obj.getattr("ndim").and_then(|n| n.extract::<usize>()).ok() == Some(0) {
-        let kind: String = obj.getattr("dtype").and_then(|d| d.getattr("kind")).and_then(|k| k.extract()).unwrap_or_default();
+    let module: String = ty
+        .getattr("__module__")
+        .and_then(|m| m.extract())
+        .unwrap_or_default();
+    if module == "numpy"
+        && obj.hasattr("dtype").unwrap_or(false)
+        && obj.getattr("ndim").and_then(|n| n.extract::<usize>()).ok() == Some(0)
+    {
+        let kind: String = obj
+            .getattr("dtype")
+            .and_then(|d| d.getattr("kind"))
+            .and_then(|k| k.extract())
+            .unwrap_or_default();
         return match kind.as_str() {
             "b" => obj.extract::<bool>().ok().map(Scalar::Bool),
             "i" | "u" => obj.extract::<i64>().ok().map(Scalar::Int),
@@ -132,18 +152,32 @@ pub fn tensor_from_py(obj: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResult<
             None => t,
         });
     }
-    if let Some(s) = extract_scalar(obj) {
-        return Ok(Tensor::scalar_of(s, dtype.unwrap_or(s.default_dtype())));
-    }
     let np = py.import("numpy")?;
-    let is_ndarray = obj.is_instance(&np.getattr("ndarray")?)?;
-    let arr = if is_ndarray {
+    // A NumPy scalar carries a dtype, like a 0-d array (np.float64(1) stays float64).
+    let is_np_scalar = obj.is_instance(&np.getattr("generic")?)?;
+    let is_array = obj.is_instance(&np.getattr("ndarray")?)?;
+    if !is_np_scalar && !is_array {
+        if let Some(s) = extract_scalar(obj) {
+            return Ok(Tensor::scalar_of(s, dtype.unwrap_or(s.default_dtype())));
+        }
+    }
+    let is_ndarray = is_np_scalar || is_array;
+    let arr = if is_np_scalar {
+        np.call_method1("asarray", (obj,))?
+    } else if is_ndarray {
         obj.clone()
     } else {
         // Sequences may hold 0-d tensors: turn them into numbers first.
         let converted = unwrap_tensors(obj)?;
         np.call_method1("asarray", (converted,)).map_err(|e| {
-            PyTypeError::new_err(format!("could not convert {} to a tensor: {}", obj.get_type().name().map(|n| n.to_string()).unwrap_or_default(), e))
+            PyTypeError::new_err(format!(
+                "could not convert {} to a tensor: {}",
+                obj.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+                e
+            ))
         })?
     };
     let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
@@ -167,7 +201,11 @@ pub fn tensor_from_py(obj: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResult<
         DType::I64 => "int64",
         DType::Bool => "bool",
     };
-    let arr = np.call_method1("ascontiguousarray", (arr, np_name))?;
+    // Not ascontiguousarray: it turns 0-d arrays into 1-d ones.
+    let kwargs = pyo3::types::PyDict::new(py);
+    kwargs.set_item("dtype", np_name)?;
+    kwargs.set_item("order", "C")?;
+    let arr = np.call_method("asarray", (arr,), Some(&kwargs))?;
     match target {
         DType::F32 => array_to_tensor::<f32>(&arr),
         DType::F64 => array_to_tensor::<f64>(&arr),
@@ -194,7 +232,10 @@ fn unwrap_tensors(obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
 
 /// The tensor's elements as a new NumPy array.
 pub fn tensor_to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
-    fn build<'py, T: Element + numpy::Element>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
+    fn build<'py, T: Element + numpy::Element>(
+        py: Python<'py>,
+        t: &Tensor,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let v = t.to_vec::<T>()?;
         let arr = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(t.shape()), v)
             .map_err(|e| Error::invalid("numpy", e.to_string()))?;
@@ -214,18 +255,34 @@ pub fn extract_shape(args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<Vec<isi
         let first = args.get_item(0)?;
         if !first.is_instance_of::<PyInt>() {
             return first.extract::<Vec<isize>>().map_err(|_| {
-                PyTypeError::new_err(format!("shape must be a sequence of ints, got {}", first.repr().map(|r| r.to_string()).unwrap_or_default()))
+                PyTypeError::new_err(format!(
+                    "shape must be a sequence of ints, got {}",
+                    first.repr().map(|r| r.to_string()).unwrap_or_default()
+                ))
             });
         }
     }
     args.iter()
-        .map(|a| a.extract::<isize>().map_err(|_| PyTypeError::new_err(format!("shape entries must be ints, got {}", a.repr().map(|r| r.to_string()).unwrap_or_default()))))
+        .map(|a| {
+            a.extract::<isize>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "shape entries must be ints, got {}",
+                    a.repr().map(|r| r.to_string()).unwrap_or_default()
+                ))
+            })
+        })
         .collect()
 }
 
 pub fn usize_shape(op: &'static str, shape: &[isize]) -> PyResult<Vec<usize>> {
     shape
         .iter()
-        .map(|&d| if d < 0 { Err(Error::invalid(op, format!("negative dimension {d} in shape {shape:?}")).into()) } else { Ok(d as usize) })
+        .map(|&d| {
+            if d < 0 {
+                Err(Error::invalid(op, format!("negative dimension {d} in shape {shape:?}")).into())
+            } else {
+                Ok(d as usize)
+            }
+        })
         .collect()
 }

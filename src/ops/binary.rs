@@ -147,6 +147,9 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if op == BinaryOp::Div {
         dtype = dtype.to_float();
     }
+    // Broadcasting can ask for far more than either input holds.
+    let numel = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).unwrap_or(usize::MAX);
+    crate::memory::check_can_allocate(name, numel.saturating_mul(dtype.size_in_bytes()))?;
     let a_c = if a.dtype() == dtype { a.clone() } else { a.to_dtype(dtype)? };
     let b_c = if b.dtype() == dtype { b.clone() } else { b.to_dtype(dtype)? };
     let out = compute(op, &a_c, &b_c, dtype, &shape)?;

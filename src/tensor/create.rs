@@ -9,11 +9,14 @@ use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 
 fn checked_numel(op: &'static str, shape: &[usize]) -> Result<usize> {
-    shape
+    let n = shape
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .filter(|&n| n.checked_mul(8).is_some())
-        .ok_or_else(|| Error::invalid(op, format!("shape {shape:?} has too many elements")))
+        .ok_or_else(|| Error::invalid(op, format!("shape {shape:?} has too many elements")))?;
+    // Every dtype takes at most 8 bytes per element.
+    crate::memory::check_can_allocate(op, n * 8)?;
+    Ok(n)
 }
 
 impl Tensor {
@@ -23,7 +26,10 @@ impl Tensor {
         if n != data.len() {
             return Err(Error::shape(
                 "tensor",
-                format!("{} elements cannot fill a tensor of shape {shape:?} ({n} elements)", data.len()),
+                format!(
+                    "{} elements cannot fill a tensor of shape {shape:?} ({n} elements)",
+                    data.len()
+                ),
             ));
         }
         Ok(Tensor::from_buffer_vec(data, shape))
@@ -84,12 +90,17 @@ impl Tensor {
     /// `start, start+step, ...` below `end` (above it for a negative step).
     pub fn arange(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
         if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
-            return Err(Error::invalid("arange", format!("invalid range: start={start}, end={end}, step={step}")));
+            return Err(Error::invalid(
+                "arange",
+                format!("invalid range: start={start}, end={end}, step={step}"),
+            ));
         }
         if (end - start) * step < 0.0 {
             return Err(Error::invalid(
                 "arange",
-                format!("upper bound and larger bound inconsistent with step sign (start={start}, end={end}, step={step})"),
+                format!(
+                    "upper bound and larger bound inconsistent with step sign (start={start}, end={end}, step={step})"
+                ),
             ));
         }
         let n = ((end - start) / step).ceil().max(0.0) as usize;
@@ -103,12 +114,18 @@ impl Tensor {
     /// `steps` evenly spaced values from `start` to `end` inclusive.
     pub fn linspace(start: f64, end: f64, steps: usize, dtype: DType) -> Result<Tensor> {
         checked_numel("linspace", &[steps])?;
-        let step = if steps > 1 { (end - start) / (steps - 1) as f64 } else { 0.0 };
+        let step = if steps > 1 {
+            (end - start) / (steps - 1) as f64
+        } else {
+            0.0
+        };
         let half = steps / 2;
         Ok(with_dtype!(dtype, T => {
             // Fill from both ends so the last value is exactly `end`, as PyTorch does.
             let v: Vec<T> = (0..steps)
-                .map(|i| T::from_f64(if i < half { start + step * i as f64 } else { end - step * (steps - 1 - i) as f64 }))
+                .map(|i| T::from_f64(if steps == 1 {
+                    start
+                } else if i < half { start + step * i as f64 } else { end - step * (steps - 1 - i) as f64 }))
                 .collect();
             Tensor::from_buffer_vec(v, &[steps])
         }))
@@ -135,7 +152,12 @@ impl Tensor {
     /// Integers uniform in `[low, high)`.
     pub fn randint(low: i64, high: i64, shape: &[usize], dtype: DType) -> Result<Tensor> {
         if high <= low {
-            return Err(Error::invalid("randint", format!("random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")));
+            return Err(Error::invalid(
+                "randint",
+                format!(
+                    "random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+                ),
+            ));
         }
         let n = checked_numel("randint", shape)?;
         let v: Vec<i64> = with_rng(|r| (0..n).map(|_| r.random_range(low..high)).collect());
