@@ -49,6 +49,7 @@ from ._core import (
 from ._core import dtype as dtype
 from . import autograd, memory, nn  # noqa: E402  (submodules need the names above)
 from . import testing  # noqa: E402
+from ._core import where  # noqa: E402
 from ._functions import *  # noqa: F401,F403,E402
 from ._functions import __all__ as _function_names  # noqa: E402
 from ._shape_functions import *  # noqa: F401,F403,E402
@@ -98,6 +99,7 @@ __all__ = [
     "set_num_threads",
     "tensor",
     "testing",
+    "where",
     "zeros",
     "zeros_like",
     *_function_names,

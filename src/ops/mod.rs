@@ -2,15 +2,18 @@
 //! the kernels, then [`record`] attaches its backward rule (written right next to it) only
 //! when grad mode is recording and some input requires grad.
 
+pub mod activation;
 pub mod binary;
 pub mod cmp;
 pub mod gather;
 pub mod index;
 pub mod inplace;
 pub mod join;
+pub mod inplace_elementwise;
 pub mod matmul;
 pub mod nn;
 pub mod reduce;
+pub mod rounding;
 pub mod unary;
 pub mod view;
 
