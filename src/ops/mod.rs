@@ -2,17 +2,20 @@
 //! the kernels, then [`record`] attaches its backward rule (written right next to it) only
 //! when grad mode is recording and some input requires grad.
 
+pub mod activation;
 pub mod binary;
 pub mod cmp;
 pub mod einsum;
 pub mod gather;
 pub mod index;
 pub mod inplace;
+pub mod inplace_elementwise;
 pub mod join;
 pub mod linalg;
 pub mod matmul;
 pub mod nn;
 pub mod reduce;
+pub mod rounding;
 pub mod scan;
 pub mod sort;
 pub mod unary;
