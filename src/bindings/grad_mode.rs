@@ -13,6 +13,15 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyType};
 use std::thread::ThreadId;
 
+/// The calling thread's id, cached: `thread::current()` clones an `Arc` on every call, and
+/// `with no_grad():` asks twice.
+fn current_thread() -> ThreadId {
+    thread_local! {
+        static ME: ThreadId = std::thread::current().id();
+    }
+    ME.with(|t| *t)
+}
+
 /// The state behind every mode class: what it switches to, and the modes to restore.
 struct Switch {
     target: fn(GradMode, bool) -> GradMode,
@@ -29,7 +38,7 @@ impl Switch {
     }
 
     fn enter(&self) {
-        let me = std::thread::current().id();
+        let me = current_thread();
         let now = GradMode::current();
         let prev = match self.applied_at_construction.lock().take() {
             Some((tid, before, applied)) if tid == me && applied == now => before,
@@ -40,7 +49,7 @@ impl Switch {
     }
 
     fn exit(&self) {
-        let me = std::thread::current().id();
+        let me = current_thread();
         let mut saved = self.saved.lock();
         if let Some(pos) = saved.iter().rposition(|(t, _)| *t == me) {
             let (_, prev) = saved.remove(pos);
@@ -50,7 +59,7 @@ impl Switch {
 
     /// Undoes a construction-time switch (used when the object turns out to be a decorator).
     fn undo_construction(&self) {
-        let me = std::thread::current().id();
+        let me = current_thread();
         if let Some((tid, before, applied)) = self.applied_at_construction.lock().take() {
             if tid == me && GradMode::current() == applied {
                 before.set();
@@ -173,7 +182,7 @@ mode_class!(
         let before = GradMode::current();
         let applied = before.with_grad(enabled);
         applied.set();
-        *s.applied_at_construction.lock() = Some((std::thread::current().id(), before, applied));
+        *s.applied_at_construction.lock() = Some((current_thread(), before, applied));
         Ok(SetGradEnabled { switch: s })
     }
 
@@ -256,12 +265,12 @@ impl ExactMode {
 
     fn __enter__(&self) {
         let prev = self.mode.set();
-        self.saved.lock().push((std::thread::current().id(), prev));
+        self.saved.lock().push((current_thread(), prev));
     }
 
     #[pyo3(signature = (*_exc))]
     fn __exit__(&self, _exc: &Bound<'_, pyo3::types::PyTuple>) -> bool {
-        let me = std::thread::current().id();
+        let me = current_thread();
         let mut saved = self.saved.lock();
         if let Some(pos) = saved.iter().rposition(|(t, _)| *t == me) {
             saved.remove(pos).1.set();
