@@ -15,7 +15,8 @@ pub fn exp_f32(x: f32) -> f32 {
     // Beyond these the result is inf or 0 anyway; clamping keeps n inside the scale's range.
     // (`max`/`min` return the other operand for NaN, so NaN is carried by `nan` below.)
     let xc = x.max(-104.0).min(89.0);
-    let n = (xc * LOG2E + MAGIC) - MAGIC;
+    let t = xc * LOG2E + MAGIC;
+    let n = t - MAGIC;
     let r = xc - n * LN2_HI - n * LN2_LO;
     let mut p = 1.987_569_2e-4f32;
     p = p * r + 1.398_2e-3;
@@ -24,7 +25,9 @@ pub fn exp_f32(x: f32) -> f32 {
     p = p * r + 0.166_666_65;
     p = p * r + 0.5;
     let y = p * r * r + r + 1.0;
-    let ni = n as i32;
+    // n sits in the low mantissa bits of t; reading it there (instead of `n as i32`, a
+    // saturating conversion LLVM keeps scalar) lets the whole function vectorise.
+    let ni = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
     let n1 = ni >> 1;
     let n2 = ni - n1;
     let s1 = f32::from_bits(((n1 + 127) as u32) << 23);

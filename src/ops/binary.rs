@@ -1,7 +1,8 @@
 //! Arithmetic between two tensors (or a tensor and a Python-style scalar) with NumPy
 //! broadcasting and PyTorch's type promotion, and the derivatives of each.
 
-use super::{grads, record, will_record};
+use super::{grads, record, untracked, will_record};
+use std::borrow::Cow;
 use crate::autograd::saved::SavedTensor;
 use crate::dtype::{DType, Element, Scalar};
 use crate::error::{Error, Result};
@@ -183,13 +184,12 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     // Broadcasting can ask for far more than either input holds.
     let numel = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).unwrap_or(usize::MAX);
     crate::memory::check_can_allocate(name, numel.saturating_mul(dtype.size_in_bytes()))?;
-    let a_c = if a.dtype() == dtype { a.clone() } else { a.to_dtype(dtype)? };
-    let b_c = if b.dtype() == dtype { b.clone() } else { b.to_dtype(dtype)? };
+    // Borrowed when no cast is needed: the per-op path pays no reference-count traffic.
+    let a_c = if a.dtype() == dtype { Cow::Borrowed(a) } else { Cow::Owned(a.to_dtype(dtype)?) };
+    let b_c = if b.dtype() == dtype { Cow::Borrowed(b) } else { Cow::Owned(b.to_dtype(dtype)?) };
     let out = compute(op, &a_c, &b_c, dtype, &shape)?;
     if !will_record(&[a, b]) {
-        return record(out, "", &[a, b], |_| {
-            Ok(|_: &Tensor, _: &[bool]| Ok(Default::default()))
-        });
+        return Ok(untracked(out, &[a, b]));
     }
     let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
     let (da, db) = (a.dtype(), b.dtype());

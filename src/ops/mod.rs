@@ -60,6 +60,17 @@ where
     Ok(out)
 }
 
+/// What `record` does for an op that found `will_record` false, without building a rule:
+/// marks a result computed with recording off from inputs that require grad (so backward can
+/// explain), and otherwise returns it untouched.
+pub(crate) fn untracked(out: Tensor, inputs: &[&Tensor]) -> Tensor {
+    let mode = GradMode::current();
+    if !mode.is_recording() && !mode.inference && inputs.iter().any(|t| t.requires_grad()) {
+        out.meta().made_without_grad = true;
+    }
+    out
+}
+
 /// Whether an op on `inputs` would record right now (lets ops skip work only backward needs).
 pub(crate) fn will_record(inputs: &[&Tensor]) -> bool {
     GradMode::current().is_recording() && inputs.iter().any(|t| t.requires_grad())
