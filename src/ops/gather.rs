@@ -255,6 +255,20 @@ pub(crate) fn index_values(
         .collect()
 }
 
+/// The element count of `shape`, or an error when it cannot be addressed (overflow).
+pub(crate) fn checked_numel(op: &'static str, shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n.checked_mul(8).is_some())
+        .ok_or_else(|| {
+            Error::invalid(
+                op,
+                format!("the result shape {shape:?} has too many elements"),
+            )
+        })
+}
+
 /// Row-major strides (in elements) of `shape`.
 pub(crate) fn cstrides(shape: &[usize]) -> Vec<usize> {
     crate::shape::contiguous_strides(shape).to_vec()
@@ -585,6 +599,12 @@ impl Tensor {
                 format!("repeats can not be negative, got {neg}"),
             ));
         }
+        let total = r
+            .iter()
+            .try_fold(0usize, |acc, &k| acc.checked_add(k as usize));
+        let mut shape = t.shape().to_vec();
+        shape[d] = total.unwrap_or(usize::MAX);
+        checked_numel("repeat_interleave", &shape)?;
         let idx: Vec<i64> = r
             .iter()
             .enumerate()

@@ -4,7 +4,7 @@
 //! Ints are applied as `select` before the advanced part, as PyTorch does, so `t[0, :, idx]`
 //! keeps the slice dim first (NumPy would treat the int as an advanced index).
 
-use super::gather::{Idx, cstrides};
+use super::gather::{Idx, checked_numel, cstrides};
 use super::view::DimAction;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -306,6 +306,7 @@ fn advanced_plan(view: Tensor, adv: &[(usize, Tensor)]) -> Result<AdvancedPlan> 
         v
     };
     let (pre_offs, post_offs) = (offs(pre), offs(post));
+    checked_numel("index", &[pre_offs.len(), nb, post_offs.len()])?;
     let mut positions = Vec::with_capacity(pre_offs.len() * nb * post_offs.len());
     for &p in &pre_offs {
         for &q in &base {

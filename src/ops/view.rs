@@ -590,7 +590,8 @@ impl Tensor {
         match self.ndim() {
             1 => {
                 let n = self.shape()[0];
-                let m = n + offset.unsigned_abs() as usize;
+                let m = n.saturating_add(offset.unsigned_abs() as usize);
+                super::gather::checked_numel("diag", &[m, m])?;
                 let pos: Vec<usize> = (0..n)
                     .map(|k| {
                         if offset >= 0 {
@@ -649,9 +650,14 @@ impl Tensor {
         }
         let shape = self.shape().to_vec();
         let mut shift = vec![0i64; shape.len().max(1)];
+        if shape.contains(&0) {
+            return self.clone_tensor();
+        }
         for (&s, &d) in shifts.iter().zip(dims) {
             let d = normalize_dim("roll", d, self.ndim())?;
-            shift[d] += s;
+            // Reduced modulo the size so that huge shifts cannot overflow.
+            let n = shape.get(d).copied().unwrap_or(1).max(1) as i64;
+            shift[d] = (shift[d] + s.rem_euclid(n)) % n;
         }
         let cs = super::gather::cstrides(&shape);
         let pos = super::gather::positions(&shape, |i| {
@@ -682,7 +688,12 @@ impl Tensor {
         let in_shape: Vec<usize> = std::iter::repeat_n(1, lead)
             .chain(self.shape().iter().copied())
             .collect();
-        let shape: Vec<usize> = in_shape.iter().zip(sizes).map(|(a, b)| a * b).collect();
+        let shape: Vec<usize> = in_shape
+            .iter()
+            .zip(sizes)
+            .map(|(a, b)| a.saturating_mul(*b))
+            .collect();
+        super::gather::checked_numel("repeat", &shape)?;
         let cs = super::gather::cstrides(&in_shape);
         let pos = super::gather::positions(&shape, |i| {
             i.iter()
@@ -784,7 +795,10 @@ impl Tensor {
         let in_shape = self.shape().to_vec();
         let mut out_shape = Vec::with_capacity(nd);
         for d in 0..nd {
-            let n = in_shape[d] as i64 + before[d] + after[d];
+            let n = (in_shape[d] as i64)
+                .checked_add(before[d])
+                .and_then(|n| n.checked_add(after[d]))
+                .ok_or_else(|| Error::invalid("pad", format!("padding {pad:?} is too large")))?;
             if n < 0 {
                 return Err(Error::shape(
                     "pad",
@@ -795,6 +809,7 @@ impl Tensor {
             }
             out_shape.push(n as usize);
         }
+        super::gather::checked_numel("pad", &out_shape)?;
         match mode {
             PadMode::Constant(value) => {
                 // Crop first (negative amounts), then place the rest inside a filled tensor.

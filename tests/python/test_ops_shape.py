@@ -336,3 +336,25 @@ def test_existing_view_ops_match_numpy_and_share_storage():
 )
 def test_existing_view_ops_gradcheck(fn, shape):
     assert gradcheck(fn, arr(*shape))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda t: t.repeat(2**40, 2**40),
+        lambda t: t.tile((2**62,)),
+        lambda t: t.repeat_interleave(2**62),
+        lambda t: t.diag(2**62),
+        lambda t: F.pad(t, (2**61, 2**61)),
+    ],
+)
+def test_unaddressable_results_are_refused(call):
+    assert_typed_error(lambda: call(fg.ones(3)), fg.FerrogradError)
+
+
+def test_extreme_shifts_and_pads_do_not_overflow():
+    t = fg.arange(5.0)
+    big = 2**63 - 1
+    np.testing.assert_array_equal(npy(t.roll((big, big), (0, 0))), np.roll(np.arange(5.0), (2 * big) % 5))
+    assert_typed_error(lambda: F.pad(t, (big, big)), fg.FerrogradError)
+    assert fg.zeros(0, 3).roll(2, 0).shape == (0, 3)
