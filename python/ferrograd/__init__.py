@@ -53,6 +53,7 @@ from . import linalg  # noqa: E402
 from . import optim, train, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .utils.data import Generator  # noqa: E402
+from ._core import where  # noqa: E402
 from ._functions import *  # noqa: F401,F403,E402
 from ._functions import __all__ as _function_names  # noqa: E402
 from ._shape_functions import *  # noqa: F401,F403,E402
@@ -111,6 +112,7 @@ __all__ = [
     "testing",
     "train",
     "utils",
+    "where",
     "zeros",
     "zeros_like",
     *_function_names,

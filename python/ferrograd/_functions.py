@@ -9,6 +9,13 @@ __all__ = [
     "max", "maximum", "mean", "min", "minimum", "mul", "neg", "numel", "permute", "pow", "relu",
     "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "sub", "sum", "tanh", "transpose",
     "unsqueeze", "eq", "ne", "lt", "le", "gt", "ge", "is_tensor", "clone", "detach",
+    # elementwise family
+    "exp2", "expm1", "log2", "log10", "log1p", "rsqrt", "square", "reciprocal", "sin", "cos", "tan",
+    "asin", "acos", "atan", "sinh", "cosh", "floor", "ceil", "round", "trunc", "frac", "sign", "clamp",
+    "clip", "nan_to_num", "isnan", "isinf", "isfinite", "floor_divide", "remainder", "fmod", "atan2",
+    "arctan2", "hypot", "logaddexp", "lerp", "masked_fill", "logical_and", "logical_or", "logical_xor",
+    "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isclose", "allclose",
+    "equal", "true_divide", "multiply", "subtract", "divide", "selu",
 ]
 
 

@@ -65,12 +65,12 @@ impl PyGradFn {
 }
 
 /// The right-hand side of an arithmetic op.
-pub(crate) enum Operand {
+pub enum Operand {
     Tensor(Tensor),
     Scalar(Scalar),
 }
 
-pub(crate) fn operand(obj: &Bound<'_, PyAny>) -> PyResult<Option<Operand>> {
+pub fn operand(obj: &Bound<'_, PyAny>) -> PyResult<Option<Operand>> {
     if let Ok(t) = obj.cast::<PyTensor>() {
         return Ok(Some(Operand::Tensor(t.get().inner.clone())));
     }
@@ -84,7 +84,7 @@ pub(crate) fn operand(obj: &Bound<'_, PyAny>) -> PyResult<Option<Operand>> {
     Ok(None)
 }
 
-pub(crate) fn tensor_arg(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Tensor> {
+pub fn tensor_arg(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Tensor> {
     match operand(obj)? {
         Some(Operand::Tensor(t)) => Ok(t),
         Some(Operand::Scalar(s)) => Ok(Tensor::scalar_of(s, s.default_dtype())),
@@ -570,24 +570,8 @@ impl PyTensor {
         PyTensor::inplace(slf, o, BinaryOp::Div, "div_").map(|_| ())
     }
 
-    #[pyo3(signature = (other, *, alpha = None))]
-    fn add(&self, py: Python<'_>, other: &Bound<'_, PyAny>, alpha: Option<f64>) -> PyResult<Py<PyAny>> {
-        match alpha {
-            None => self.binop_required(py, other, BinaryOp::Add, "add"),
-            Some(a) => {
-                let b = tensor_arg(other, "add")?.mul_scalar(a)?;
-                PyTensor::wrap(py, self.inner.add(&b)?)
-            }
-        }
-    }
-    fn sub(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        self.binop_required(py, other, BinaryOp::Sub, "sub")
-    }
     fn mul(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         self.binop_required(py, other, BinaryOp::Mul, "mul")
-    }
-    fn div(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        self.binop_required(py, other, BinaryOp::Div, "div")
     }
     fn pow(&self, py: Python<'_>, exponent: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         self.binop_required(py, exponent, BinaryOp::Pow, "pow")
@@ -655,9 +639,6 @@ impl PyTensor {
                 Ok(slf.clone().into_any().unbind())
             }
         }
-    }
-    fn sub_(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        PyTensor::inplace(slf, other, BinaryOp::Sub, "sub_")
     }
     fn mul_(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         PyTensor::inplace(slf, other, BinaryOp::Mul, "mul_")

@@ -58,9 +58,21 @@ pub(crate) fn scalar_operand(t: &Tensor, s: Scalar) -> Tensor {
     Tensor::scalar_of(s, s.promote_with(t.dtype()))
 }
 
-fn zip_op<T: Element, O: Element>(a: &Tensor, b: &Tensor, shape: &[usize], f: impl Fn(T, T) -> O + Sync + Send) -> Tensor {
+fn zip_op<T: Element, O: Element>(
+    a: &Tensor,
+    b: &Tensor,
+    shape: &[usize],
+    f: impl Fn(T, T) -> O + Sync + Send,
+) -> Tensor {
     let (ba, bb) = (a.storage().read(), b.storage().read());
-    let out = elementwise::zip(T::slice(&ba), a.layout(), T::slice(&bb), b.layout(), shape, f);
+    let out = elementwise::zip(
+        T::slice(&ba),
+        a.layout(),
+        T::slice(&bb),
+        b.layout(),
+        shape,
+        f,
+    );
     Tensor::from_buffer_vec(out, shape)
 }
 
@@ -78,10 +90,22 @@ fn ipow(mut base: i64, mut exp: i64) -> i64 {
 }
 
 fn nan_max<T: num_traits::Float>(x: T, y: T) -> T {
-    if x.is_nan() || y.is_nan() { T::nan() } else if x >= y { x } else { y }
+    if x.is_nan() || y.is_nan() {
+        T::nan()
+    } else if x >= y {
+        x
+    } else {
+        y
+    }
 }
 fn nan_min<T: num_traits::Float>(x: T, y: T) -> T {
-    if x.is_nan() || y.is_nan() { T::nan() } else if x <= y { x } else { y }
+    if x.is_nan() || y.is_nan() {
+        T::nan()
+    } else if x <= y {
+        x
+    } else {
+        y
+    }
 }
 
 /// The forward value of `op` on two tensors already in `dtype`.
@@ -94,7 +118,9 @@ fn compute(op: BinaryOp, a: &Tensor, b: &Tensor, dtype: DType, shape: &[usize]) 
                 Sub => zip_op::<$T, $T>(a, b, shape, |x, y| x - y),
                 Mul => zip_op::<$T, $T>(a, b, shape, |x, y| x * y),
                 Div => zip_op::<$T, $T>(a, b, shape, |x, y| x / y),
-                Pow => zip_op::<$T, $T>(a, b, shape, |x, y| if y == 2.0 { x * x } else { x.powf(y) }),
+                Pow => {
+                    zip_op::<$T, $T>(a, b, shape, |x, y| if y == 2.0 { x * x } else { x.powf(y) })
+                }
                 Maximum => zip_op::<$T, $T>(a, b, shape, nan_max),
                 Minimum => zip_op::<$T, $T>(a, b, shape, nan_min),
             }
@@ -110,7 +136,10 @@ fn compute(op: BinaryOp, a: &Tensor, b: &Tensor, dtype: DType, shape: &[usize]) 
             Pow => {
                 let negative = b.to_vec::<i64>()?.iter().any(|&e| e < 0);
                 if negative {
-                    return Err(Error::invalid("pow", "Integers to negative integer powers are not allowed."));
+                    return Err(Error::invalid(
+                        "pow",
+                        "Integers to negative integer powers are not allowed.",
+                    ));
                 }
                 zip_op::<i64, i64>(a, b, shape, ipow)
             }
@@ -136,7 +165,11 @@ fn compute(op: BinaryOp, a: &Tensor, b: &Tensor, dtype: DType, shape: &[usize]) 
 /// The gradient `g` (of the broadcast result) summed back to an input's shape and dtype.
 pub(crate) fn reduce_grad(g: &Tensor, shape: &[usize], dtype: DType) -> Result<Tensor> {
     let g = g.sum_to_shape(shape)?;
-    if g.dtype() == dtype { Ok(g) } else { g.to_dtype(dtype) }
+    if g.dtype() == dtype {
+        Ok(g)
+    } else {
+        g.to_dtype(dtype)
+    }
 }
 
 /// `op(a, b)` with broadcasting, promotion and a recorded backward.
@@ -147,11 +180,21 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if op == BinaryOp::Div {
         dtype = dtype.to_float();
     }
-    let a_c = if a.dtype() == dtype { a.clone() } else { a.to_dtype(dtype)? };
-    let b_c = if b.dtype() == dtype { b.clone() } else { b.to_dtype(dtype)? };
+    let a_c = if a.dtype() == dtype {
+        a.clone()
+    } else {
+        a.to_dtype(dtype)?
+    };
+    let b_c = if b.dtype() == dtype {
+        b.clone()
+    } else {
+        b.to_dtype(dtype)?
+    };
     let out = compute(op, &a_c, &b_c, dtype, &shape)?;
     if !will_record(&[a, b]) {
-        return record(out, "", &[a, b], |_| Ok(|_: &Tensor, _: &[bool]| Ok(Default::default())));
+        return record(out, "", &[a, b], |_| {
+            Ok(|_: &Tensor, _: &[bool]| Ok(Default::default()))
+        });
     }
     let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
     let (da, db) = (a.dtype(), b.dtype());
@@ -159,10 +202,18 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let needs_b = b.requires_grad();
     match op {
         BinaryOp::Add | BinaryOp::Sub => {
-            let node = if op == BinaryOp::Add { "AddBackward" } else { "SubBackward" };
+            let node = if op == BinaryOp::Add {
+                "AddBackward"
+            } else {
+                "SubBackward"
+            };
             record(out, node, &[a, b], move |_| {
                 Ok(move |g: &Tensor, needs: &[bool]| {
-                    let ga = if needs[0] { Some(reduce_grad(g, &sa, da)?) } else { None };
+                    let ga = if needs[0] {
+                        Some(reduce_grad(g, &sa, da)?)
+                    } else {
+                        None
+                    };
                     let gb = if needs[1] {
                         let gb = reduce_grad(g, &sb, db)?;
                         Some(if op == BinaryOp::Sub { gb.neg()? } else { gb })
@@ -175,8 +226,16 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         }
         BinaryOp::Mul => {
             // Each input's gradient needs only the other input.
-            let save_a = if needs_b { Some(SavedTensor::new(&a_c)?) } else { None };
-            let save_b = if needs_a { Some(SavedTensor::new(&b_c)?) } else { None };
+            let save_a = if needs_b {
+                Some(SavedTensor::new(&a_c)?)
+            } else {
+                None
+            };
+            let save_b = if needs_a {
+                Some(SavedTensor::new(&b_c)?)
+            } else {
+                None
+            };
             record(out, "MulBackward", &[a, b], move |_| {
                 Ok(move |g: &Tensor, needs: &[bool]| {
                     let ga = match (&save_b, needs[0]) {
@@ -193,11 +252,19 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         }
         BinaryOp::Div => {
             let save_b = SavedTensor::new(&b_c)?;
-            let save_a = if needs_b { Some(SavedTensor::new(&a_c)?) } else { None };
+            let save_a = if needs_b {
+                Some(SavedTensor::new(&a_c)?)
+            } else {
+                None
+            };
             record(out, "DivBackward", &[a, b], move |_| {
                 Ok(move |g: &Tensor, needs: &[bool]| {
                     let b = save_b.get()?;
-                    let ga = if needs[0] { Some(reduce_grad(&g.div(&b)?, &sa, da)?) } else { None };
+                    let ga = if needs[0] {
+                        Some(reduce_grad(&g.div(&b)?, &sa, da)?)
+                    } else {
+                        None
+                    };
                     let gb = match (&save_a, needs[1]) {
                         // d(a/b)/db = -a / b^2
                         (Some(a), true) => {
@@ -213,7 +280,11 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         BinaryOp::Pow => {
             let save_a = SavedTensor::new(&a_c)?;
             let save_b = SavedTensor::new(&b_c)?;
-            let save_out = if needs_b { Some(SavedTensor::new(&out)?) } else { None };
+            let save_out = if needs_b {
+                Some(SavedTensor::new(&out)?)
+            } else {
+                None
+            };
             record(out, "PowBackward", &[a, b], move |_| {
                 Ok(move |g: &Tensor, needs: &[bool]| {
                     let (a, b) = (save_a.get()?, save_b.get()?);
@@ -242,16 +313,34 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         BinaryOp::Maximum | BinaryOp::Minimum => {
             let save_a = SavedTensor::new(&a_c)?;
             let save_b = SavedTensor::new(&b_c)?;
-            let node = if op == BinaryOp::Maximum { "MaximumBackward" } else { "MinimumBackward" };
+            let node = if op == BinaryOp::Maximum {
+                "MaximumBackward"
+            } else {
+                "MinimumBackward"
+            };
             record(out, node, &[a, b], move |_| {
                 Ok(move |g: &Tensor, needs: &[bool]| {
                     let (a, b) = (save_a.get()?, save_b.get()?);
                     // Ties split the gradient evenly, as PyTorch does.
-                    let a_wins = if op == BinaryOp::Maximum { a.gt(&b)? } else { a.lt(&b)? };
+                    let a_wins = if op == BinaryOp::Maximum {
+                        a.gt(&b)?
+                    } else {
+                        a.lt(&b)?
+                    };
                     let tie = a.eq(&b)?;
-                    let wa = a_wins.to_dtype(g.dtype())?.add(&tie.to_dtype(g.dtype())?.mul_scalar(0.5)?)?;
-                    let ga = if needs[0] { Some(reduce_grad(&g.mul(&wa)?, &sa, da)?) } else { None };
-                    let gb = if needs[1] { Some(reduce_grad(&g.mul(&wa.rsub_scalar(1.0)?)?, &sb, db)?) } else { None };
+                    let wa = a_wins
+                        .to_dtype(g.dtype())?
+                        .add(&tie.to_dtype(g.dtype())?.mul_scalar(0.5)?)?;
+                    let ga = if needs[0] {
+                        Some(reduce_grad(&g.mul(&wa)?, &sa, da)?)
+                    } else {
+                        None
+                    };
+                    let gb = if needs[1] {
+                        Some(reduce_grad(&g.mul(&wa.rsub_scalar(1.0)?)?, &sb, db)?)
+                    } else {
+                        None
+                    };
                     Ok(grads([ga, gb]))
                 })
             })
@@ -262,7 +351,11 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// `op(a, scalar)` or, with `reversed`, `op(scalar, a)`.
 pub fn binary_scalar(op: BinaryOp, a: &Tensor, s: Scalar, reversed: bool) -> Result<Tensor> {
     let st = scalar_operand(a, s);
-    if reversed { binary(op, &st, a) } else { binary(op, a, &st) }
+    if reversed {
+        binary(op, &st, a)
+    } else {
+        binary(op, a, &st)
+    }
 }
 
 macro_rules! tensor_binops {
@@ -289,4 +382,425 @@ tensor_binops! {
     pow, pow_scalar, rpow_scalar => Pow;
     maximum, maximum_scalar, rmaximum_scalar => Maximum;
     minimum, minimum_scalar, rminimum_scalar => Minimum;
+}
+
+// ----- where, rounding divisions, remainders and float-only binary functions -----
+
+use crate::kernels::{ELEMENTWISE_PAR_MIN, ternary};
+use crate::with_float;
+
+fn cast(t: &Tensor, dtype: DType) -> Result<Tensor> {
+    if t.dtype() == dtype {
+        Ok(t.clone())
+    } else {
+        t.to_dtype(dtype)
+    }
+}
+
+/// `f(g, x, y)` over g's shape, with x and y broadcast to it (fused backward kernels).
+fn zip3_t<T: Element>(
+    g: &Tensor,
+    x: &Tensor,
+    y: &Tensor,
+    f: impl Fn(T, T, T) -> T + Sync + Send,
+) -> Tensor {
+    let (bg, bx, by) = (g.storage().read(), x.storage().read(), y.storage().read());
+    let v = ternary::zip3(
+        T::slice(&bg),
+        g.layout(),
+        T::slice(&bx),
+        x.layout(),
+        T::slice(&by),
+        y.layout(),
+        g.shape(),
+        ELEMENTWISE_PAR_MIN,
+        f,
+    );
+    Tensor::from_buffer_vec(v, g.shape())
+}
+
+/// A binary op that computes in floating point, with a fused backward for each input.
+/// In the expressions, `T` is the float type; the forward sees `(x, y)`, each gradient
+/// rule `(g, x, y)`.
+macro_rules! float_binary {
+    ($a:expr, $b:expr, $name:literal, $node:literal, |$x:ident, $y:ident| $fwd:expr,
+     |$g1:ident, $x1:ident, $y1:ident| $bwa:expr, |$g2:ident, $x2:ident, $y2:ident| $bwb:expr) => {{
+        let (a, b): (&Tensor, &Tensor) = ($a, $b);
+        let shape = broadcast_shapes($name, a.shape(), b.shape())?;
+        let dtype = result_type(a, b).to_float();
+        let (a_c, b_c) = (cast(a, dtype)?, cast(b, dtype)?);
+        let out = with_float!(dtype, T => zip_op::<T, T>(&a_c, &b_c, &shape, |$x: T, $y: T| $fwd), _ => unreachable!());
+        if !will_record(&[a, b]) {
+            return Ok(out);
+        }
+        let (sa, sb) = (SavedTensor::new(&a_c)?, SavedTensor::new(&b_c)?);
+        let (sha, shb, da, db) = (a.shape().to_vec(), b.shape().to_vec(), a.dtype(), b.dtype());
+        record(out, $node, &[a, b], move |_| {
+            Ok(move |g: &Tensor, needs: &[bool]| {
+                let (x, y) = (sa.get()?, sb.get()?);
+                let g = &cast(g, x.dtype())?;
+                let ga = if needs[0] {
+                    let t = with_float!(g.dtype(), T => zip3_t::<T>(g, &x, &y, |$g1: T, $x1: T, $y1: T| $bwa), _ => unreachable!());
+                    Some(reduce_grad(&t, &sha, da)?)
+                } else {
+                    None
+                };
+                let gb = if needs[1] {
+                    let t = with_float!(g.dtype(), T => zip3_t::<T>(g, &x, &y, |$g2: T, $x2: T, $y2: T| $bwb), _ => unreachable!());
+                    Some(reduce_grad(&t, &shb, db)?)
+                } else {
+                    None
+                };
+                Ok(grads([ga, gb]))
+            })
+        })
+    }};
+}
+
+/// How `div` rounds its quotient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoundingMode {
+    Trunc,
+    Floor,
+}
+
+impl RoundingMode {
+    pub fn parse(s: Option<&str>) -> Result<Option<RoundingMode>> {
+        match s {
+            None => Ok(None),
+            Some("trunc") => Ok(Some(RoundingMode::Trunc)),
+            Some("floor") => Ok(Some(RoundingMode::Floor)),
+            Some(other) => Err(Error::invalid(
+                "div",
+                format!(
+                    "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{other}'"
+                ),
+            )),
+        }
+    }
+}
+
+/// Python's float floor division (the quotient PyTorch's floor rounding gives).
+fn floordiv_f64(a: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        return a / b;
+    }
+    let m = a % b;
+    let mut div = (a - m) / b;
+    if m != 0.0 && ((b < 0.0) != (m < 0.0)) {
+        div -= 1.0;
+    }
+    if div != 0.0 {
+        let fl = div.floor();
+        if div - fl > 0.5 { fl + 1.0 } else { fl }
+    } else {
+        0.0f64.copysign(a / b)
+    }
+}
+
+fn floordiv_i64(a: i64, b: i64) -> i64 {
+    let q = a.wrapping_div(b);
+    if a.wrapping_rem(b) != 0 && ((a < 0) != (b < 0)) {
+        q - 1
+    } else {
+        q
+    }
+}
+
+fn remainder_f64(a: f64, b: f64) -> f64 {
+    let mut m = a % b;
+    if m != 0.0 && ((b < 0.0) != (m < 0.0)) {
+        m += b;
+    }
+    m
+}
+
+fn remainder_i64(a: i64, b: i64) -> i64 {
+    let r = a.wrapping_rem(b);
+    if r != 0 && ((r < 0) != (b < 0)) {
+        r + b
+    } else {
+        r
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum IntDivOp {
+    Trunc,
+    Floor,
+    Remainder,
+    Fmod,
+}
+
+/// The integer-style division ops: dtype from promotion (ints stay ints), zero gradient
+/// for the rounded quotients, and for the remainders d/da = 1, d/db = -quotient.
+fn int_div_op(op: IntDivOp, name: &'static str, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let shape = broadcast_shapes(name, a.shape(), b.shape())?;
+    let dtype = result_type(a, b);
+    if dtype == DType::Bool {
+        return Err(Error::dtype(
+            name,
+            format!("{name} is not defined for two bool tensors"),
+        ));
+    }
+    let (a_c, b_c) = (cast(a, dtype)?, cast(b, dtype)?);
+    let out = match dtype {
+        DType::I64 => {
+            // Integer division by zero has no value; Rust would panic, PyTorch raises.
+            if b_c.to_vec::<i64>()?.contains(&0) {
+                return Err(Error::invalid(
+                    name,
+                    "ZeroDivisionError: integer division or modulo by zero",
+                ));
+            }
+            let f: fn(i64, i64) -> i64 = match op {
+                IntDivOp::Trunc => i64::wrapping_div,
+                IntDivOp::Floor => floordiv_i64,
+                IntDivOp::Remainder => remainder_i64,
+                IntDivOp::Fmod => i64::wrapping_rem,
+            };
+            zip_op::<i64, i64>(&a_c, &b_c, &shape, f)
+        }
+        _ => {
+            let f: fn(f64, f64) -> f64 = match op {
+                IntDivOp::Trunc => |x, y| (x / y).trunc(),
+                IntDivOp::Floor => floordiv_f64,
+                IntDivOp::Remainder => remainder_f64,
+                IntDivOp::Fmod => |x, y| x % y,
+            };
+            with_float!(dtype, T => zip_op::<T, T>(&a_c, &b_c, &shape, move |x: T, y: T| T::from_f64(f(x.to_f64(), y.to_f64()))), _ => unreachable!())
+        }
+    };
+    if !will_record(&[a, b]) {
+        return Ok(out);
+    }
+    let (sha, shb, da, db) = (a.shape().to_vec(), b.shape().to_vec(), a.dtype(), b.dtype());
+    match op {
+        IntDivOp::Trunc | IntDivOp::Floor => record(out, "DivBackward", &[a, b], move |_| {
+            Ok(move |_: &Tensor, needs: &[bool]| {
+                let ga = if needs[0] {
+                    Some(Tensor::zeros(&sha, da)?)
+                } else {
+                    None
+                };
+                let gb = if needs[1] {
+                    Some(Tensor::zeros(&shb, db)?)
+                } else {
+                    None
+                };
+                Ok(grads([ga, gb]))
+            })
+        }),
+        IntDivOp::Remainder | IntDivOp::Fmod => {
+            let (sa, sb) = (SavedTensor::new(&a_c)?, SavedTensor::new(&b_c)?);
+            let node = if op == IntDivOp::Remainder {
+                "RemainderBackward"
+            } else {
+                "FmodBackward"
+            };
+            let qop = if op == IntDivOp::Remainder {
+                IntDivOp::Floor
+            } else {
+                IntDivOp::Trunc
+            };
+            record(out, node, &[a, b], move |_| {
+                Ok(move |g: &Tensor, needs: &[bool]| {
+                    let ga = if needs[0] {
+                        Some(reduce_grad(g, &sha, da)?)
+                    } else {
+                        None
+                    };
+                    let gb = if needs[1] {
+                        let q = int_div_op(qop, "div", &sa.get()?, &sb.get()?)?;
+                        Some(reduce_grad(&g.mul(&q)?.neg()?, &shb, db)?)
+                    } else {
+                        None
+                    };
+                    Ok(grads([ga, gb]))
+                })
+            })
+        }
+    }
+}
+
+#[inline(always)]
+fn sigmoid_t<T: crate::dtype::FloatElement>(x: T) -> T {
+    super::unary::sigmoid_scalar(x)
+}
+
+impl Tensor {
+    /// `a` where `cond` is true, else `b` (all three broadcast; `a` and `b` promote).
+    pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        if cond.dtype() != DType::Bool {
+            return Err(Error::dtype(
+                "where",
+                format!(
+                    "where expected condition to be a boolean tensor, but got a tensor with dtype {}",
+                    cond.dtype()
+                ),
+            ));
+        }
+        let shape = broadcast_shapes("where", a.shape(), b.shape())?;
+        let shape = broadcast_shapes("where", cond.shape(), &shape)?;
+        let dtype = result_type(a, b);
+        let (a_c, b_c) = (cast(a, dtype)?, cast(b, dtype)?);
+        let out = crate::with_dtype!(dtype, T => {
+            let (bc, ba, bb) = (cond.storage().read(), a_c.storage().read(), b_c.storage().read());
+            let v = ternary::zip3(bool::slice(&bc), cond.layout(), T::slice(&ba), a_c.layout(), T::slice(&bb), b_c.layout(), &shape, ELEMENTWISE_PAR_MIN,
+                |c: bool, x: T, y: T| if c { x } else { y });
+            Tensor::from_buffer_vec(v, &shape)
+        });
+        if !will_record(&[a, b]) {
+            return Ok(out);
+        }
+        let cond = cond.detach();
+        let (sha, shb, da, db) = (a.shape().to_vec(), b.shape().to_vec(), a.dtype(), b.dtype());
+        record(out, "WhereBackward", &[a, b], move |_| {
+            Ok(move |g: &Tensor, needs: &[bool]| {
+                let zero = Tensor::scalar_of(Scalar::Float(0.0), g.dtype());
+                let ga = if needs[0] {
+                    Some(reduce_grad(&Tensor::where_(&cond, g, &zero)?, &sha, da)?)
+                } else {
+                    None
+                };
+                let gb = if needs[1] {
+                    Some(reduce_grad(&Tensor::where_(&cond, &zero, g)?, &shb, db)?)
+                } else {
+                    None
+                };
+                Ok(grads([ga, gb]))
+            })
+        })
+    }
+
+    /// `self + alpha * other`. A float alpha is refused for int results (as PyTorch).
+    pub fn add_alpha(&self, other: &Tensor, alpha: Scalar) -> Result<Tensor> {
+        if alpha == Scalar::Int(1) {
+            return self.add(other);
+        }
+        check_alpha("add", self, other, alpha)?;
+        self.add(&other.mul_scalar(alpha)?)
+    }
+
+    /// `self - alpha * other`.
+    pub fn sub_alpha(&self, other: &Tensor, alpha: Scalar) -> Result<Tensor> {
+        if alpha == Scalar::Int(1) {
+            return self.sub(other);
+        }
+        check_alpha("sub", self, other, alpha)?;
+        self.sub(&other.mul_scalar(alpha)?)
+    }
+
+    /// Division with an optional rounding of the quotient (`None` is true division).
+    pub fn div_mode(&self, other: &Tensor, mode: Option<RoundingMode>) -> Result<Tensor> {
+        match mode {
+            None => self.div(other),
+            Some(RoundingMode::Trunc) => int_div_op(IntDivOp::Trunc, "div", self, other),
+            Some(RoundingMode::Floor) => int_div_op(IntDivOp::Floor, "div", self, other),
+        }
+    }
+
+    /// `floor(self / other)`, keeping int dtypes (`//`).
+    pub fn floor_divide(&self, other: &Tensor) -> Result<Tensor> {
+        int_div_op(IntDivOp::Floor, "floor_divide", self, other)
+    }
+
+    /// Python's modulus: the result has the sign of the divisor (`%`).
+    pub fn remainder(&self, other: &Tensor) -> Result<Tensor> {
+        int_div_op(IntDivOp::Remainder, "remainder", self, other)
+    }
+
+    /// C's fmod: the result has the sign of the dividend.
+    pub fn fmod(&self, other: &Tensor) -> Result<Tensor> {
+        int_div_op(IntDivOp::Fmod, "fmod", self, other)
+    }
+
+    /// atan(self / other) in the correct quadrant.
+    pub fn atan2(&self, other: &Tensor) -> Result<Tensor> {
+        float_binary!(
+            self,
+            other,
+            "atan2",
+            "Atan2Backward",
+            |x, y| x.atan2(y),
+            |g, x, y| g * y / (x * x + y * y),
+            |g, x, y| -(g * x) / (x * x + y * y)
+        )
+    }
+
+    /// sqrt(self^2 + other^2) without overflow.
+    pub fn hypot(&self, other: &Tensor) -> Result<Tensor> {
+        float_binary!(
+            self,
+            other,
+            "hypot",
+            "HypotBackward",
+            |x, y| x.hypot(y),
+            |g, x, y| g * x / x.hypot(y),
+            |g, x, y| g * y / x.hypot(y)
+        )
+    }
+
+    /// log(e^self + e^other), stable for large magnitudes.
+    pub fn logaddexp(&self, other: &Tensor) -> Result<Tensor> {
+        float_binary!(
+            self,
+            other,
+            "logaddexp",
+            "LogaddexpBackward",
+            |x, y| if x == y {
+                x + T::from_f64(std::f64::consts::LN_2)
+            } else {
+                x.max(y) + (-(x - y).abs()).exp().ln_1p()
+            },
+            |g, x, y| if x == y {
+                g * T::from_f64(0.5)
+            } else {
+                g * sigmoid_t(x - y)
+            },
+            |g, x, y| if x == y {
+                g * T::from_f64(0.5)
+            } else {
+                g * sigmoid_t(y - x)
+            }
+        )
+    }
+
+    /// `self + weight * (end - self)`.
+    pub fn lerp(&self, end: &Tensor, weight: &Tensor) -> Result<Tensor> {
+        if !(self.dtype().is_float() && end.dtype().is_float() && weight.dtype().is_float()) {
+            return Err(Error::dtype(
+                "lerp",
+                format!(
+                    "lerp expects floating point tensors, got {}, {} and {}",
+                    self.dtype(),
+                    end.dtype(),
+                    weight.dtype()
+                ),
+            ));
+        }
+        broadcast_shapes(
+            "lerp",
+            &broadcast_shapes("lerp", self.shape(), end.shape())?,
+            weight.shape(),
+        )?;
+        self.add(&end.sub(self)?.mul(weight)?)
+    }
+}
+
+fn check_alpha(op: &'static str, a: &Tensor, b: &Tensor, alpha: Scalar) -> Result<()> {
+    let dtype = result_type(a, b);
+    match alpha {
+        Scalar::Float(_) if !dtype.is_float() => Err(Error::dtype(
+            op,
+            format!(
+                "For integral input tensors, argument alpha must not be a floating point number (got {dtype} inputs)"
+            ),
+        )),
+        Scalar::Int(_) if dtype == DType::Bool => Err(Error::dtype(
+            op,
+            "Boolean alpha only supported for Boolean results.",
+        )),
+        _ => Ok(()),
+    }
 }

@@ -20,9 +20,21 @@ pub enum CmpOp {
     Ge,
 }
 
-fn zip_to_bool<T: Element>(a: &Tensor, b: &Tensor, shape: &[usize], f: impl Fn(T, T) -> bool + Sync + Send) -> Tensor {
+fn zip_to_bool<T: Element>(
+    a: &Tensor,
+    b: &Tensor,
+    shape: &[usize],
+    f: impl Fn(T, T) -> bool + Sync + Send,
+) -> Tensor {
     let (ba, bb) = (a.storage().read(), b.storage().read());
-    let out = elementwise::zip(T::slice(&ba), a.layout(), T::slice(&bb), b.layout(), shape, f);
+    let out = elementwise::zip(
+        T::slice(&ba),
+        a.layout(),
+        T::slice(&bb),
+        b.layout(),
+        shape,
+        f,
+    );
     Tensor::from_buffer_vec(out, shape)
 }
 
@@ -85,20 +97,31 @@ impl Tensor {
 
     pub fn logical_not(&self) -> Result<Tensor> {
         let t = self.to_dtype(DType::Bool)?;
-        Ok(super::unary::map::<bool, bool>(&t, crate::kernels::ELEMENTWISE_PAR_MIN, |x| !x))
+        Ok(super::unary::map::<bool, bool>(
+            &t,
+            crate::kernels::ELEMENTWISE_PAR_MIN,
+            |x| !x,
+        ))
     }
 
     /// `value` where `mask` is true, this tensor elsewhere (PyTorch's `masked_fill`).
     /// The gradient flows only through the positions that were kept.
     pub fn where_mask(&self, mask: &Tensor, value: impl Into<Scalar>) -> Result<Tensor> {
         if mask.dtype() != DType::Bool {
-            return Err(Error::dtype("masked_fill", format!("mask must be a bool tensor, got {}", mask.dtype())));
+            return Err(Error::dtype(
+                "masked_fill",
+                format!("mask must be a bool tensor, got {}", mask.dtype()),
+            ));
         }
         let shape = broadcast_shapes("masked_fill", self.shape(), mask.shape())?;
         if shape.as_slice() != self.shape() {
             return Err(Error::shape(
                 "masked_fill",
-                format!("mask of shape {:?} cannot be broadcast to the tensor's shape {:?}", mask.shape(), self.shape()),
+                format!(
+                    "mask of shape {:?} cannot be broadcast to the tensor's shape {:?}",
+                    mask.shape(),
+                    self.shape()
+                ),
             ));
         }
         let v = value.into();
@@ -112,5 +135,155 @@ impl Tensor {
         record(out, "MaskedFillBackward", &[self], move |_| {
             Ok(move |g: &Tensor, _: &[bool]| Ok(grads([Some(g.where_mask(&mask, 0.0)?)])))
         })
+    }
+}
+
+// ----- bitwise ops, closeness tests, equality -----
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BitOp {
+    And,
+    Or,
+    Xor,
+}
+
+/// `a op b` on bool or int64 tensors (bool with bool stays bool).
+pub fn bitwise(op: BitOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let name = match op {
+        BitOp::And => "bitwise_and",
+        BitOp::Or => "bitwise_or",
+        BitOp::Xor => "bitwise_xor",
+    };
+    let shape = broadcast_shapes(name, a.shape(), b.shape())?;
+    let dtype = result_type(a, b);
+    if dtype.is_float() {
+        return Err(Error::dtype(
+            name,
+            format!(
+                "{name} is only defined for bool and integer tensors, got {} and {}",
+                a.dtype(),
+                b.dtype()
+            ),
+        ));
+    }
+    let a = a.to_dtype(dtype)?;
+    let b = b.to_dtype(dtype)?;
+    Ok(match dtype {
+        DType::Bool => zip_to::<bool, bool>(
+            &a,
+            &b,
+            &shape,
+            match op {
+                BitOp::And => |x, y| x & y,
+                BitOp::Or => |x, y| x | y,
+                BitOp::Xor => |x, y| x ^ y,
+            },
+        ),
+        _ => zip_to::<i64, i64>(
+            &a,
+            &b,
+            &shape,
+            match op {
+                BitOp::And => |x, y| x & y,
+                BitOp::Or => |x, y| x | y,
+                BitOp::Xor => |x, y| x ^ y,
+            },
+        ),
+    })
+}
+
+fn zip_to<T: Element, O: Element>(
+    a: &Tensor,
+    b: &Tensor,
+    shape: &[usize],
+    f: fn(T, T) -> O,
+) -> Tensor {
+    let (ba, bb) = (a.storage().read(), b.storage().read());
+    let out = elementwise::zip(
+        T::slice(&ba),
+        a.layout(),
+        T::slice(&bb),
+        b.layout(),
+        shape,
+        f,
+    );
+    Tensor::from_buffer_vec(out, shape)
+}
+
+impl Tensor {
+    /// `~x`: logical not for bool, two's-complement not for int64.
+    pub fn bitwise_not(&self) -> Result<Tensor> {
+        match self.dtype() {
+            DType::Bool => Ok(super::unary::map::<bool, bool>(
+                self,
+                crate::kernels::ELEMENTWISE_PAR_MIN,
+                |x| !x,
+            )),
+            DType::I64 => Ok(super::unary::map::<i64, i64>(
+                self,
+                crate::kernels::ELEMENTWISE_PAR_MIN,
+                |x| !x,
+            )),
+            d => Err(Error::dtype(
+                "bitwise_not",
+                format!("bitwise_not is only defined for bool and integer tensors, got {d}"),
+            )),
+        }
+    }
+
+    /// `|self - other| <= atol + rtol * |other|` elementwise (equal values, including equal
+    /// infinities, are close; NaNs only with `equal_nan`). Both must have one dtype.
+    pub fn isclose(&self, other: &Tensor, rtol: f64, atol: f64, equal_nan: bool) -> Result<Tensor> {
+        if self.dtype() != other.dtype() {
+            return Err(Error::dtype(
+                "isclose",
+                format!(
+                    "isclose expected both inputs to have the same dtype, but got {} and {}",
+                    self.dtype(),
+                    other.dtype()
+                ),
+            ));
+        }
+        if rtol < 0.0 || atol < 0.0 {
+            return Err(Error::invalid(
+                "isclose",
+                format!("rtol and atol must be non-negative, got rtol={rtol}, atol={atol}"),
+            ));
+        }
+        let shape = broadcast_shapes("isclose", self.shape(), other.shape())?;
+        let close = move |x: f64, y: f64| {
+            if x == y {
+                return true;
+            }
+            if x.is_nan() || y.is_nan() {
+                return equal_nan && x.is_nan() && y.is_nan();
+            }
+            if x.is_infinite() || y.is_infinite() {
+                return false;
+            }
+            (x - y).abs() <= atol + rtol * y.abs()
+        };
+        Ok(with_dtype!(self.dtype(), T => {
+            let (ba, bb) = (self.storage().read(), other.storage().read());
+            let out = elementwise::zip(T::slice(&ba), self.layout(), T::slice(&bb), other.layout(), &shape, move |x: T, y: T| close(x.to_f64(), y.to_f64()));
+            Tensor::from_buffer_vec(out, &shape)
+        }))
+    }
+
+    /// Whether every element is close (see [`Tensor::isclose`]).
+    pub fn allclose(&self, other: &Tensor, rtol: f64, atol: f64, equal_nan: bool) -> Result<bool> {
+        Ok(self
+            .isclose(other, rtol, atol, equal_nan)?
+            .to_vec::<bool>()?
+            .iter()
+            .all(|&b| b))
+    }
+
+    /// Same shape and the same values (after promotion); NaN is never equal.
+    pub fn equal(&self, other: &Tensor) -> Result<bool> {
+        if self.shape() != other.shape() {
+            return Ok(false);
+        }
+        Ok(self.eq(other)?.to_vec::<bool>()?.iter().all(|&b| b))
     }
 }

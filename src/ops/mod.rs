@@ -2,6 +2,7 @@
 //! the kernels, then [`record`] attaches its backward rule (written right next to it) only
 //! when grad mode is recording and some input requires grad.
 
+pub mod activation;
 pub mod binary;
 pub mod cmp;
 pub mod einsum;
@@ -15,6 +16,8 @@ pub mod nn;
 pub mod reduce;
 pub mod scan;
 pub mod sort;
+pub mod inplace_elementwise;
+pub mod rounding;
 pub mod unary;
 pub mod view;
 

@@ -12,24 +12,43 @@ use crate::{with_dtype, with_float, with_numeric};
 const TRANSCENDENTAL_PAR_MIN: usize = 1 << 14;
 
 /// `f` over every element into a new tensor of dtype `U`.
-pub(crate) fn map<T: Element, U: Element>(t: &Tensor, par_min: usize, f: impl Fn(T) -> U + Sync + Send) -> Tensor {
+pub(crate) fn map<T: Element, U: Element>(
+    t: &Tensor,
+    par_min: usize,
+    f: impl Fn(T) -> U + Sync + Send,
+) -> Tensor {
     let buf = t.storage().read();
     let out = elementwise::map(T::slice(&buf), t.layout(), par_min, f);
     Tensor::from_buffer_vec(out, t.shape())
 }
 
 /// `f(a, b)` over two tensors of one shape (backward rules use this for fused gradients).
-pub(crate) fn zip_same<A: Element, B: Element, O: Element>(a: &Tensor, b: &Tensor, f: impl Fn(A, B) -> O + Sync + Send) -> Tensor {
+pub(crate) fn zip_same<A: Element, B: Element, O: Element>(
+    a: &Tensor,
+    b: &Tensor,
+    f: impl Fn(A, B) -> O + Sync + Send,
+) -> Tensor {
     debug_assert_eq!(a.shape(), b.shape());
     let (ba, bb) = (a.storage().read(), b.storage().read());
-    let out = elementwise::zip(A::slice(&ba), a.layout(), B::slice(&bb), b.layout(), a.shape(), f);
+    let out = elementwise::zip(
+        A::slice(&ba),
+        a.layout(),
+        B::slice(&bb),
+        b.layout(),
+        a.shape(),
+        f,
+    );
     Tensor::from_buffer_vec(out, a.shape())
 }
 
 /// The tensor itself if it is float, else its float32 copy (PyTorch computes `exp` of an int
 /// tensor in the default float dtype).
 pub(crate) fn as_float(t: &Tensor) -> Result<Tensor> {
-    if t.dtype().is_float() { Ok(t.clone()) } else { t.to_dtype(DType::F32) }
+    if t.dtype().is_float() {
+        Ok(t.clone())
+    } else {
+        t.to_dtype(DType::F32)
+    }
 }
 
 macro_rules! float_unary {
@@ -55,9 +74,15 @@ macro_rules! float_unary {
 
 fn fused<F: Fn(f64, f64) -> f64 + Sync + Send>(g: &Tensor, s: &Tensor, f: F) -> Result<Tensor> {
     // g and s share one float dtype inside backward rules.
-    let s = if s.dtype() == g.dtype() { s.clone() } else { s.to_dtype(g.dtype())? };
-    Ok(with_float!(g.dtype(), T => zip_same::<T, T, T>(g, &s, |g: T, s: T| T::from_f64(f(g.to_f64(), s.to_f64()))),
-        _ => return Err(Error::dtype("backward", "gradients must be floating point"))))
+    let s = if s.dtype() == g.dtype() {
+        s.clone()
+    } else {
+        s.to_dtype(g.dtype())?
+    };
+    Ok(
+        with_float!(g.dtype(), T => zip_same::<T, T, T>(g, &s, |g: T, s: T| T::from_f64(f(g.to_f64(), s.to_f64()))),
+        _ => return Err(Error::dtype("backward", "gradients must be floating point"))),
+    )
 }
 
 /// Fused backward kernels generic over the float type (no f64 round trip on the hot ones).
@@ -106,12 +131,16 @@ impl Tensor {
     /// max(x, 0). Keeps the dtype of int tensors.
     pub fn relu(&self) -> Result<Tensor> {
         if !self.dtype().is_float() {
-            return with_numeric!(self.dtype(), T => Ok(map::<T, T>(self, ELEMENTWISE_PAR_MIN, |x: T| if x > T::ZERO { x } else { T::ZERO })),
+            return with_numeric!(self.dtype(), T => Ok(map::<T, T>(self, ELEMENTWISE_PAR_MIN, |x: T| if x < T::ZERO { T::ZERO } else { x })),
                 _ => Err(Error::dtype("relu", "relu is not defined for bool tensors")));
         }
-        let out = with_float!(self.dtype(), T => map::<T, T>(self, ELEMENTWISE_PAR_MIN, |x: T| if x > T::ZERO { x } else { T::ZERO }),
+        let out = with_float!(self.dtype(), T => map::<T, T>(self, ELEMENTWISE_PAR_MIN, |x: T| if x < T::ZERO { T::ZERO } else { x }),
             _ => unreachable!());
-        let saved = if super::will_record(&[self]) { Some(SavedTensor::new(&out)?) } else { None };
+        let saved = if super::will_record(&[self]) {
+            Some(SavedTensor::new(&out)?)
+        } else {
+            None
+        };
         record(out, "ReluBackward", &[self], move |_| {
             Ok(move |g: &Tensor, _: &[bool]| {
                 let y = saved.as_ref().expect("saved when recording").get()?;
@@ -127,9 +156,16 @@ impl Tensor {
             DType::F32 => map::<f32, f32>(self, ELEMENTWISE_PAR_MIN, |x| -x),
             DType::F64 => map::<f64, f64>(self, ELEMENTWISE_PAR_MIN, |x| -x),
             DType::I64 => map::<i64, i64>(self, ELEMENTWISE_PAR_MIN, |x| x.wrapping_neg()),
-            DType::Bool => return Err(Error::dtype("neg", "negation is not defined for bool tensors; use logical_not")),
+            DType::Bool => {
+                return Err(Error::dtype(
+                    "neg",
+                    "negation is not defined for bool tensors; use logical_not",
+                ));
+            }
         };
-        record(out, "NegBackward", &[self], |_| Ok(|g: &Tensor, _: &[bool]| Ok(grads([Some(g.neg()?)]))))
+        record(out, "NegBackward", &[self], |_| {
+            Ok(|g: &Tensor, _: &[bool]| Ok(grads([Some(g.neg()?)])))
+        })
     }
 
     /// |x|.
@@ -140,11 +176,23 @@ impl Tensor {
             DType::I64 => map::<i64, i64>(self, ELEMENTWISE_PAR_MIN, i64::wrapping_abs),
             DType::Bool => self.contiguous_copy()?,
         };
-        let saved = if super::will_record(&[self]) { Some(SavedTensor::new(self)?) } else { None };
+        let saved = if super::will_record(&[self]) {
+            Some(SavedTensor::new(self)?)
+        } else {
+            None
+        };
         record(out, "AbsBackward", &[self], move |_| {
             Ok(move |g: &Tensor, _: &[bool]| {
                 let x = saved.as_ref().expect("saved when recording").get()?;
-                Ok(grads([Some(fused(g, &x, |g, x| if x > 0.0 { g } else if x < 0.0 { -g } else { 0.0 })?)]))
+                Ok(grads([Some(fused(g, &x, |g, x| {
+                    if x > 0.0 {
+                        g
+                    } else if x < 0.0 {
+                        -g
+                    } else {
+                        0.0
+                    }
+                })?)]))
             })
         })
     }
@@ -152,7 +200,9 @@ impl Tensor {
     /// A copy with its own storage; gradients flow back unchanged.
     pub fn clone_tensor(&self) -> Result<Tensor> {
         let out = self.contiguous_copy()?;
-        record(out, "CloneBackward", &[self], |_| Ok(|g: &Tensor, _: &[bool]| Ok(grads([Some(g.clone())]))))
+        record(out, "CloneBackward", &[self], |_| {
+            Ok(|g: &Tensor, _: &[bool]| Ok(grads([Some(g.clone())])))
+        })
     }
 
     /// This tensor converted to `dtype` (itself when it already has it). Casting a float
@@ -167,17 +217,122 @@ impl Tensor {
             return Ok(out);
         }
         let from = self.dtype();
-        record(out, "ToCopyBackward", &[self], move |_| Ok(move |g: &Tensor, _: &[bool]| Ok(grads([Some(g.to_dtype(from)?)]))))
+        record(out, "ToCopyBackward", &[self], move |_| {
+            Ok(move |g: &Tensor, _: &[bool]| Ok(grads([Some(g.to_dtype(from)?)])))
+        })
     }
 }
 
 #[inline(always)]
-fn sigmoid_scalar<T: FloatElement>(x: T) -> T {
+pub(crate) fn sigmoid_scalar<T: FloatElement>(x: T) -> T {
     let one = T::ONE;
     if x >= T::ZERO {
         one / (one + (-x).exp())
     } else {
         let e = x.exp();
         e / (one + e)
+    }
+}
+
+// ----- more elementwise math (int inputs compute in float32, as in PyTorch) -----
+
+impl Tensor {
+    float_unary!(
+        /// 2^x.
+        exp2, "Exp2Backward", |x| num_traits::Float::exp2(x), TRANSCENDENTAL_PAR_MIN,
+        |g, _x, y| fused_t!(g, y.as_ref().unwrap(), |g, y| g * y * T::from_f64(std::f64::consts::LN_2)),
+        saves_input = false, saves_output = true
+    );
+    float_unary!(
+        /// e^x - 1, accurate near 0.
+        expm1, "Expm1Backward", |x| num_traits::Float::exp_m1(x), TRANSCENDENTAL_PAR_MIN,
+        |g, _x, y| fused_t!(g, y.as_ref().unwrap(), |g, y| g * (y + T::ONE)),
+        saves_input = false, saves_output = true
+    );
+    float_unary!(
+        /// Base-2 logarithm.
+        log2, "Log2Backward", |x| num_traits::Float::log2(x), TRANSCENDENTAL_PAR_MIN,
+        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g / (x * T::from_f64(std::f64::consts::LN_2))),
+        saves_input = true, saves_output = false
+    );
+    float_unary!(
+        /// Base-10 logarithm.
+        log10, "Log10Backward", |x| num_traits::Float::log10(x), TRANSCENDENTAL_PAR_MIN,
+        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g / (x * T::from_f64(std::f64::consts::LN_10))),
+        saves_input = true, saves_output = false
+    );
+    float_unary!(
+        /// ln(1 + x), accurate near 0.
+        log1p, "Log1pBackward", |x| num_traits::Float::ln_1p(x), TRANSCENDENTAL_PAR_MIN,
+        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g / (x + T::ONE)),
+        saves_input = true, saves_output = false
+    );
+    float_unary!(
+        /// 1 / sqrt(x).
+        rsqrt, "RsqrtBackward", |x| T::ONE / num_traits::Float::sqrt(x), TRANSCENDENTAL_PAR_MIN,
+        |g, _x, y| fused_t!(g, y.as_ref().unwrap(), |g, y| g * T::from_f64(-0.5) * y * y * y),
+        saves_input = false, saves_output = true
+    );
+    float_unary!(
+        /// 1 / x.
+        reciprocal, "ReciprocalBackward", |x| T::ONE / x, ELEMENTWISE_PAR_MIN,
+        |g, _x, y| fused_t!(g, y.as_ref().unwrap(), |g, y| -(g * y * y)),
+        saves_input = false, saves_output = true
+    );
+    float_unary!(
+        /// Sine.
+        sin, "SinBackward", |x| num_traits::Float::sin(x), TRANSCENDENTAL_PAR_MIN,
+        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g * x.cos()),
+        saves_input = true, saves_output = false
+    );
+    float_unary!(
+        /// Cosine.
+        cos, "CosBackward", |x| num_traits::Float::cos(x), TRANSCENDENTAL_PAR_MIN,
+        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| -(g * x.sin())),
+        saves_input = true, saves_output = false
+    );
+    float_unary!(
+        /// Tangent.
+        tan, "TanBackward", |x| num_traits::Float::tan(x), TRANSCENDENTAL_PAR_MIN,
+        |g, _x, y| fused_t!(g, y.as_ref().unwrap(), |g, y| g * (T::ONE + y * y)),
+        saves_input = false, saves_output = true
+    );
+    float_unary!(
+        /// Arcsine.
+        asin, "AsinBackward", |x| num_traits::Float::asin(x), TRANSCENDENTAL_PAR_MIN,
+        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g / (T::ONE - x * x).sqrt()),
+        saves_input = true, saves_output = false
+    );
+    float_unary!(
+        /// Arccosine.
+        acos, "AcosBackward", |x| num_traits::Float::acos(x), TRANSCENDENTAL_PAR_MIN,
+        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| -(g / (T::ONE - x * x).sqrt())),
+        saves_input = true, saves_output = false
+    );
+    float_unary!(
+        /// Arctangent.
+        atan, "AtanBackward", |x| num_traits::Float::atan(x), TRANSCENDENTAL_PAR_MIN,
+        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g / (T::ONE + x * x)),
+        saves_input = true, saves_output = false
+    );
+    float_unary!(
+        /// Hyperbolic sine.
+        sinh, "SinhBackward", |x| num_traits::Float::sinh(x), TRANSCENDENTAL_PAR_MIN,
+        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g * x.cosh()),
+        saves_input = true, saves_output = false
+    );
+    float_unary!(
+        /// Hyperbolic cosine.
+        cosh, "CoshBackward", |x| num_traits::Float::cosh(x), TRANSCENDENTAL_PAR_MIN,
+        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g * x.sinh()),
+        saves_input = true, saves_output = false
+    );
+
+    /// x * x, keeping int dtypes (as PyTorch's `square`).
+    pub fn square(&self) -> Result<Tensor> {
+        if self.dtype() == DType::Bool {
+            return self.to_dtype(DType::I64)?.square();
+        }
+        self.pow_scalar(2i64)
     }
 }

@@ -23,7 +23,9 @@ __all__ = [
 ]
 
 
-def relu(input: Tensor) -> Tensor:
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    if inplace and isinstance(input, Tensor):
+        return _inplace_or(input, lambda t: t.relu(), True)
     return input.relu()
 
 
@@ -459,3 +461,92 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     if not isinstance(input, Tensor):
         raise TypeError(f"pad(): argument 'input' must be a Tensor, not {type(input).__name__}")
     return _core.pad(input, list(pad), mode, None if value is None else float(value))
+
+
+# ----- activations (elementwise helper) -----
+# PyTorch's signatures; ``inplace=True`` overwrites ``input`` (refused on leaves that require
+# grad, like every in-place op).
+
+__all__ += [
+    "elu", "gelu", "hardsigmoid", "hardswish", "hardtanh", "leaky_relu", "logsigmoid", "mish",
+    "relu6", "selu", "silu", "softplus", "softsign",
+]
+
+
+def _check(name, input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(input).__name__}")
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    _check("relu6", input)
+    return _inplace_or(input, lambda t: t.relu6(), inplace)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    _check("leaky_relu", input)
+    return _inplace_or(input, lambda t: t.leaky_relu(negative_slope), inplace)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    _check("elu", input)
+    return _inplace_or(input, lambda t: t.elu(alpha), inplace)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    _check("selu", input)
+    return _inplace_or(input, lambda t: t.selu(), inplace)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    _check("gelu", input)
+    return input.gelu(approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    _check("silu", input)
+    return _inplace_or(input, lambda t: t.silu(), inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    _check("mish", input)
+    return _inplace_or(input, lambda t: t.mish(), inplace)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    _check("softplus", input)
+    return input.softplus(beta, threshold)
+
+
+def softsign(input: Tensor) -> Tensor:
+    _check("softsign", input)
+    return input.softsign()
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    _check("logsigmoid", input)
+    return input.logsigmoid()
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    _check("hardtanh", input)
+    return _inplace_or(input, lambda t: t.hardtanh(min_val, max_val), inplace)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    _check("hardsigmoid", input)
+    return _inplace_or(input, lambda t: t.hardsigmoid(), inplace)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    _check("hardswish", input)
+    return _inplace_or(input, lambda t: t.hardswish(), inplace)
+
+
+def _inplace_or(input, fn, inplace):
+    """``fn(input)``, or with ``inplace`` the same value written into ``input``. The in-place
+    path computes from a clone so the graph stays valid (the value autograd saved is the
+    clone, which nothing overwrites)."""
+    if not inplace:
+        return fn(input)
+    return input.copy_(fn(input.clone()))
