@@ -18,6 +18,8 @@ pub mod reduce;
 pub mod rounding;
 pub mod scan;
 pub mod sort;
+pub mod inplace_elementwise;
+pub mod rounding;
 pub mod unary;
 pub mod view;
 
@@ -36,23 +38,13 @@ where
     F: FnMut(&Tensor, &[bool]) -> Result<Grads> + Send + 'static,
 {
     let mode = GradMode::current();
-    if !mode.is_recording() {
-        // Remember why there is no graph, so backward can say so (also for values that flow
-        // on from no-grad results, e.g. a loss computed from features made under no_grad).
-        if inputs.iter().any(|t| {
-            let m = t.meta();
-            m.requires_grad || m.grad_fn.is_some() || m.made_without_grad
-        }) {
-            out.meta().made_without_grad = true;
-        }
-        return Ok(out);
-    }
-    let needs: SmallVec<[bool; 4]> = inputs.iter().map(|t| t.requires_grad()).collect();
+    let needs: SmallVec<[bool; 4]> = if mode.is_recording() {
+        inputs.iter().map(|t| t.requires_grad()).collect()
+    } else {
+        SmallVec::new()
+    };
     if !needs.iter().any(|&b| b) {
-        if inputs.iter().any(|t| t.meta().made_without_grad) {
-            out.meta().made_without_grad = true;
-        }
-        return Ok(out);
+        return Ok(untracked(out, inputs));
     }
     let rule: BackwardFn = Box::new(make(&needs)?);
     let next = inputs.iter().zip(&needs).map(|(t, &n)| if n { t.grad_edge() } else { None }).collect();
@@ -60,12 +52,16 @@ where
     Ok(out)
 }
 
-/// What `record` does for an op that found `will_record` false, without building a rule:
-/// marks a result computed with recording off from inputs that require grad (so backward can
-/// explain), and otherwise returns it untouched.
+/// What `record` does when nothing is recorded: remembers why there is no graph, so backward
+/// can say so — for results made with recording off from inputs that require grad, and for
+/// values that flow on from such results (a loss computed from features made under no_grad).
 pub(crate) fn untracked(out: Tensor, inputs: &[&Tensor]) -> Tensor {
-    let mode = GradMode::current();
-    if !mode.is_recording() && !mode.inference && inputs.iter().any(|t| t.requires_grad()) {
+    let recording = GradMode::current().is_recording();
+    let explain = inputs.iter().any(|t| {
+        let m = t.meta();
+        m.made_without_grad || (!recording && (m.requires_grad || m.grad_fn.is_some()))
+    });
+    if explain {
         out.meta().made_without_grad = true;
     }
     out
