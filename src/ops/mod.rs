@@ -18,8 +18,6 @@ pub mod reduce;
 pub mod rounding;
 pub mod scan;
 pub mod sort;
-pub mod inplace_elementwise;
-pub mod rounding;
 pub mod unary;
 pub mod view;
 
