@@ -124,7 +124,9 @@ impl From<bool> for Scalar {
 }
 
 /// A Rust type stored in a tensor buffer.
-pub trait Element: Copy + Send + Sync + PartialOrd + PartialEq + fmt::Debug + Default + 'static {
+pub trait Element:
+    Copy + Send + Sync + PartialOrd + PartialEq + fmt::Debug + Default + 'static
+{
     const DTYPE: DType;
     fn to_f64(self) -> f64;
     fn from_f64(v: f64) -> Self;
@@ -176,7 +178,15 @@ macro_rules! element {
 element!(f32, DType::F32, F32, 0.0, 1.0, |v| v as f32, |s| s as f64);
 element!(f64, DType::F64, F64, 0.0, 1.0, |v| v, |s| s);
 element!(i64, DType::I64, I64, 0, 1, |v| v as i64, |s| s as f64);
-element!(bool, DType::Bool, Bool, false, true, |v| v != 0.0, |s| s as u8 as f64);
+element!(
+    bool,
+    DType::Bool,
+    Bool,
+    false,
+    true,
+    |v| v != 0.0,
+    |s| s as u8 as f64
+);
 
 /// Float elements: what differentiable kernels are written over.
 pub trait FloatElement: Element + num_traits::Float + std::iter::Sum + Send + Sync {}

@@ -21,11 +21,20 @@ pub enum Error {
         lo = -(*ndim.max(&1) as isize),
         hi = *ndim.max(&1) as isize - 1
     )]
-    DimOutOfRange { op: &'static str, dim: isize, ndim: usize },
+    DimOutOfRange {
+        op: &'static str,
+        dim: isize,
+        ndim: usize,
+    },
 
     /// An index outside a dimension's size.
     #[error("{op}: index {index} is out of bounds for dimension {dim} with size {size}")]
-    IndexOutOfRange { op: &'static str, index: i64, dim: usize, size: usize },
+    IndexOutOfRange {
+        op: &'static str,
+        index: i64,
+        dim: usize,
+        size: usize,
+    },
 
     /// Any other bad index (maps to Python's IndexError).
     #[error("{op}: {msg}")]
@@ -38,7 +47,13 @@ pub enum Error {
          version {expected} instead. Compute the value out of place (e.g. `x = x * 2` rather than \
          `x *= 2`) or clone it before the in-place update."
     )]
-    InplaceModified { node: &'static str, dtype: DType, shape: Vec<usize>, expected: u64, found: u64 },
+    InplaceModified {
+        node: &'static str,
+        dtype: DType,
+        shape: Vec<usize>,
+        expected: u64,
+        found: u64,
+    },
 
     /// Misuse of autograd: backward twice, no graph, in-place on a leaf, inference tensors...
     #[error("{0}")]
@@ -55,13 +70,22 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn shape(op: &'static str, msg: impl Into<String>) -> Self {
-        Error::Shape { op, msg: msg.into() }
+        Error::Shape {
+            op,
+            msg: msg.into(),
+        }
     }
     pub(crate) fn dtype(op: &'static str, msg: impl Into<String>) -> Self {
-        Error::DType { op, msg: msg.into() }
+        Error::DType {
+            op,
+            msg: msg.into(),
+        }
     }
     pub(crate) fn invalid(op: &'static str, msg: impl Into<String>) -> Self {
-        Error::Invalid { op, msg: msg.into() }
+        Error::Invalid {
+            op,
+            msg: msg.into(),
+        }
     }
     pub(crate) fn autograd(msg: impl Into<String>) -> Self {
         Error::Autograd(msg.into())

@@ -37,8 +37,8 @@ pub mod tensor;
 mod bindings;
 
 pub use autograd::grad_mode::{
-    GradMode, GradModeGuard, enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
-    no_grad_scope, set_grad_enabled,
+    GradMode, GradModeGuard, enable_grad, inference_mode, is_grad_enabled,
+    is_inference_mode_enabled, no_grad, no_grad_scope, set_grad_enabled,
 };
 pub use dtype::{DType, Element, Scalar};
 pub use error::{Error, Result};

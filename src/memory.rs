@@ -55,7 +55,10 @@ pub(crate) fn check_can_allocate(op: &'static str, bytes: usize) -> crate::error
     let too_big = || {
         crate::error::Error::invalid(
             op,
-            format!("not enough memory: tried to allocate {bytes} bytes ({:.1} GiB)", bytes as f64 / (1u64 << 30) as f64),
+            format!(
+                "not enough memory: tried to allocate {bytes} bytes ({:.1} GiB)",
+                bytes as f64 / (1u64 << 30) as f64
+            ),
         )
     };
     if bytes > isize::MAX as usize {

@@ -16,12 +16,21 @@ pub fn manual_seed(seed: u64) {
 
 /// The seed the default generator was last seeded with.
 pub fn initial_seed() -> u64 {
-    GENERATOR.lock().as_ref().map(|(s, _)| *s).unwrap_or(DEFAULT_SEED)
+    GENERATOR
+        .lock()
+        .as_ref()
+        .map(|(s, _)| *s)
+        .unwrap_or(DEFAULT_SEED)
 }
 
 /// Runs `f` with the default generator locked.
 pub fn with_rng<R>(f: impl FnOnce(&mut Xoshiro256PlusPlus) -> R) -> R {
     let mut g = GENERATOR.lock();
-    let (_, rng) = g.get_or_insert_with(|| (DEFAULT_SEED, Xoshiro256PlusPlus::seed_from_u64(DEFAULT_SEED)));
+    let (_, rng) = g.get_or_insert_with(|| {
+        (
+            DEFAULT_SEED,
+            Xoshiro256PlusPlus::seed_from_u64(DEFAULT_SEED),
+        )
+    });
     f(rng)
 }

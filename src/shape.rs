@@ -19,7 +19,11 @@ pub struct Layout {
 
 impl Layout {
     pub fn contiguous(shape: &[usize]) -> Layout {
-        Layout { shape: shape.into(), strides: contiguous_strides(shape), offset: 0 }
+        Layout {
+            shape: shape.into(),
+            strides: contiguous_strides(shape),
+            offset: 0,
+        }
     }
 
     pub fn ndim(&self) -> usize {
@@ -47,7 +51,12 @@ impl Layout {
         if self.numel() == 0 {
             return (self.offset, self.offset);
         }
-        let last: usize = self.shape.iter().zip(&self.strides).map(|(&n, &s)| (n - 1) * s).sum();
+        let last: usize = self
+            .shape
+            .iter()
+            .zip(&self.strides)
+            .map(|(&n, &s)| (n - 1) * s)
+            .sum();
         (self.offset, self.offset + last + 1)
     }
 
@@ -81,7 +90,11 @@ impl Layout {
                 return None;
             }
         }
-        Some(Layout { shape: shape.into(), strides, offset: self.offset })
+        Some(Layout {
+            shape: shape.into(),
+            strides,
+            offset: self.offset,
+        })
     }
 
     /// The strides a reshape to `shape` can keep without copying, if any (PyTorch's
@@ -143,8 +156,16 @@ pub fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Di
     let n = a.len().max(b.len());
     let mut out = Dims::from_elem(0, n);
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -180,7 +201,10 @@ pub fn normalize_dims(op: &'static str, dims: Option<&[isize]>, ndim: usize) -> 
     for &d in dims {
         let d = normalize_dim(op, d, ndim)?;
         if out.contains(&d) {
-            return Err(Error::invalid(op, format!("dim {d} appears multiple times in the list of dims")));
+            return Err(Error::invalid(
+                op,
+                format!("dim {d} appears multiple times in the list of dims"),
+            ));
         }
         out.push(d.min(ndim.saturating_sub(1)));
     }
@@ -192,7 +216,12 @@ pub fn normalize_dims(op: &'static str, dims: Option<&[isize]>, ndim: usize) -> 
 }
 
 /// Resolves a `-1` in a requested shape and checks the element count.
-pub fn infer_shape(op: &'static str, numel: usize, shape: &[isize], from: &[usize]) -> Result<Dims> {
+pub fn infer_shape(
+    op: &'static str,
+    numel: usize,
+    shape: &[isize],
+    from: &[usize],
+) -> Result<Dims> {
     let mut infer = None;
     let mut known = 1usize;
     for (i, &s) in shape.iter().enumerate() {
@@ -216,7 +245,10 @@ pub fn infer_shape(op: &'static str, numel: usize, shape: &[isize], from: &[usiz
         }
         out[i] = numel / known;
     } else if known != numel {
-        return Err(Error::shape(op, format!("shape {shape:?} is invalid for input of size {numel} (shape {from:?})")));
+        return Err(Error::shape(
+            op,
+            format!("shape {shape:?} is invalid for input of size {numel} (shape {from:?})"),
+        ));
     }
     Ok(out)
 }
@@ -227,8 +259,14 @@ mod tests {
 
     #[test]
     fn broadcasting_follows_numpy() {
-        assert_eq!(broadcast_shapes("t", &[3, 1], &[4]).unwrap().as_slice(), &[3, 4]);
-        assert_eq!(broadcast_shapes("t", &[], &[2, 2]).unwrap().as_slice(), &[2, 2]);
+        assert_eq!(
+            broadcast_shapes("t", &[3, 1], &[4]).unwrap().as_slice(),
+            &[3, 4]
+        );
+        assert_eq!(
+            broadcast_shapes("t", &[], &[2, 2]).unwrap().as_slice(),
+            &[2, 2]
+        );
         assert!(broadcast_shapes("t", &[3], &[4]).is_err());
     }
 
@@ -237,7 +275,10 @@ mod tests {
         let l = Layout::contiguous(&[2, 3]).transpose(0, 1);
         assert!(l.reshape_strides(&[6]).is_none());
         // A size-1 dim's stride is arbitrary; PyTorch's computeStride also gives 3 here.
-        assert_eq!(l.reshape_strides(&[3, 2, 1]).unwrap().as_slice(), &[1, 3, 3]);
+        assert_eq!(
+            l.reshape_strides(&[3, 2, 1]).unwrap().as_slice(),
+            &[1, 3, 3]
+        );
     }
 
     #[test]

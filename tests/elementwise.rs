@@ -61,7 +61,11 @@ fn integer_division_by_zero_is_an_error() {
         a.fmod(&z),
         a.div_mode(&z, Some(RoundingMode::Trunc)),
     ] {
-        assert!(matches!(r, Err(Error::Invalid { .. })), "{:?}", r.as_ref().err());
+        assert!(
+            matches!(r, Err(Error::Invalid { .. })),
+            "{:?}",
+            r.as_ref().err()
+        );
     }
 }
 

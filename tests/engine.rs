@@ -4,7 +4,10 @@
 use ferrograd::{DType, Error, Tensor, no_grad};
 
 fn leaf(v: &[f64], shape: &[usize]) -> Tensor {
-    Tensor::from_slice(v, shape).unwrap().requires_grad_(true).unwrap()
+    Tensor::from_slice(v, shape)
+        .unwrap()
+        .requires_grad_(true)
+        .unwrap()
 }
 
 fn grad_of(t: &Tensor) -> Vec<f64> {
@@ -24,7 +27,11 @@ fn product_rule_and_broadcasting() {
 fn diamond_sums_both_paths() {
     // y = x*2 + x*3 -> dy/dx = 5
     let x = leaf(&[1.5], &[]);
-    let y = x.mul_scalar(2.0).unwrap().add(&x.mul_scalar(3.0).unwrap()).unwrap();
+    let y = x
+        .mul_scalar(2.0)
+        .unwrap()
+        .add(&x.mul_scalar(3.0).unwrap())
+        .unwrap();
     y.backward().unwrap();
     assert_eq!(grad_of(&x), vec![5.0]);
 }
@@ -55,7 +62,11 @@ fn backward_twice_without_retain_graph_is_an_error() {
     let y = x.mul(&x).unwrap();
     y.backward().unwrap();
     let err = y.backward().unwrap_err();
-    assert!(err.to_string().contains("backward through the graph a second time"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("backward through the graph a second time"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -68,7 +79,12 @@ fn inplace_change_of_a_saved_tensor_is_caught() {
         h.add_scalar_(1.0).unwrap();
     }
     match y.sum().unwrap().backward().unwrap_err() {
-        Error::InplaceModified { node, expected, found, .. } => {
+        Error::InplaceModified {
+            node,
+            expected,
+            found,
+            ..
+        } => {
             assert_eq!(node, "MulBackward");
             assert_eq!((expected, found), (0, 1));
         }
@@ -81,7 +97,11 @@ fn non_scalar_root_needs_a_gradient() {
     let x = leaf(&[1.0, 2.0], &[2]);
     let y = x.mul_scalar(2.0).unwrap();
     assert!(y.backward().is_err());
-    y.backward_with(Some(&Tensor::from_slice(&[1.0f64, 10.0], &[2]).unwrap()), false).unwrap();
+    y.backward_with(
+        Some(&Tensor::from_slice(&[1.0f64, 10.0], &[2]).unwrap()),
+        false,
+    )
+    .unwrap();
     assert_eq!(grad_of(&x), vec![2.0, 20.0]);
 }
 

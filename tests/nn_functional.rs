@@ -97,7 +97,16 @@ fn float32_cross_entropy_is_exact_at_large_logits() {
 #[test]
 fn fused_linear_with_bias_and_transposed_input() {
     let (x, w, b) = (leaf(&[4, 3], 6), leaf(&[2, 3], 7), leaf(&[2], 8));
-    check(|t| t[0].linear(&t[1], Some(&t[2])), &[x.clone(), w.clone(), b]);
+    check(
+        |t| t[0].linear(&t[1], Some(&t[2])),
+        &[x.clone(), w.clone(), b],
+    );
     check(|t| t[0].t()?.linear(&t[1], None), &[leaf(&[3, 4], 9), w]);
-    assert_eq!(x.detach().linear(&leaf(&[2, 3], 1).detach(), None).unwrap().grad_fn_name(), None);
+    assert_eq!(
+        x.detach()
+            .linear(&leaf(&[2, 3], 1).detach(), None)
+            .unwrap()
+            .grad_fn_name(),
+        None
+    );
 }

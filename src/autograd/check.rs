@@ -16,16 +16,27 @@ pub struct GradcheckOptions {
 
 impl Default for GradcheckOptions {
     fn default() -> Self {
-        GradcheckOptions { eps: 1e-6, atol: 1e-5, rtol: 1e-3 }
+        GradcheckOptions {
+            eps: 1e-6,
+            atol: 1e-5,
+            rtol: 1e-3,
+        }
     }
 }
 
 /// Checks `f`'s gradients at `inputs` (float64 leaves that require grad). Returns an error
 /// naming the first output element, input and position where the two Jacobians disagree.
-pub fn gradcheck(f: impl Fn(&[Tensor]) -> Result<Tensor>, inputs: &[Tensor], opts: GradcheckOptions) -> Result<()> {
+pub fn gradcheck(
+    f: impl Fn(&[Tensor]) -> Result<Tensor>,
+    inputs: &[Tensor],
+    opts: GradcheckOptions,
+) -> Result<()> {
     for (i, t) in inputs.iter().enumerate() {
         if t.dtype() != DType::F64 || !t.requires_grad() {
-            return Err(Error::invalid("gradcheck", format!("input {i} must be a float64 tensor that requires grad")));
+            return Err(Error::invalid(
+                "gradcheck",
+                format!("input {i} must be a float64 tensor that requires grad"),
+            ));
         }
     }
     let out = f(inputs)?;
@@ -53,7 +64,12 @@ pub fn gradcheck(f: impl Fn(&[Tensor]) -> Result<Tensor>, inputs: &[Tensor], opt
                 Ok(f(&shifted)?.to_vec_f64())
             };
             let (plus, minus) = (eval(opts.eps)?, eval(-opts.eps)?);
-            cols.push(plus.iter().zip(&minus).map(|(p, m)| (p - m) / (2.0 * opts.eps)).collect::<Vec<_>>());
+            cols.push(
+                plus.iter()
+                    .zip(&minus)
+                    .map(|(p, m)| (p - m) / (2.0 * opts.eps))
+                    .collect::<Vec<_>>(),
+            );
         }
         numeric.push(cols);
     }
@@ -63,7 +79,13 @@ pub fn gradcheck(f: impl Fn(&[Tensor]) -> Result<Tensor>, inputs: &[Tensor], opt
         seed[j] = 1.0;
         let seed = Tensor::from_vec(seed, out.shape())?.to_dtype(out.dtype())?;
         let analytic = if out.requires_grad() {
-            engine::grad(std::slice::from_ref(&out), inputs, &[Some(seed)], true, true)?
+            engine::grad(
+                std::slice::from_ref(&out),
+                inputs,
+                &[Some(seed)],
+                true,
+                true,
+            )?
         } else {
             vec![None; inputs.len()]
         };

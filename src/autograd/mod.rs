@@ -9,7 +9,7 @@ pub mod saved;
 pub use check::{GradcheckOptions, gradcheck};
 pub use engine::{backward, grad};
 pub use grad_mode::{
-    GradMode, GradModeGuard, enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
-    no_grad_scope, set_grad_enabled,
+    GradMode, GradModeGuard, enable_grad, inference_mode, is_grad_enabled,
+    is_inference_mode_enabled, no_grad, no_grad_scope, set_grad_enabled,
 };
 pub use node::Node;

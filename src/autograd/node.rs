@@ -35,7 +35,11 @@ pub struct Node {
 static NEXT_SEQ: AtomicU64 = AtomicU64::new(0);
 
 impl Node {
-    pub(crate) fn op(name: &'static str, next: SmallVec<[Option<Arc<Node>>; 2]>, f: BackwardFn) -> Node {
+    pub(crate) fn op(
+        name: &'static str,
+        next: SmallVec<[Option<Arc<Node>>; 2]>,
+        f: BackwardFn,
+    ) -> Node {
         Node {
             name,
             seq: NEXT_SEQ.fetch_add(1, Ordering::Relaxed),

@@ -21,7 +21,10 @@ impl SavedTensor {
                  no_grad instead of inference_mode.",
             ));
         }
-        Ok(SavedTensor { data: t.detach(), version: t.version() })
+        Ok(SavedTensor {
+            data: t.detach(),
+            version: t.version(),
+        })
     }
 
     /// The saved data, if nothing changed it in place since it was saved.

@@ -1,7 +1,10 @@
 //! `ferrograd.Tensor`: the Python face of [`Tensor`]. Thin: every method converts arguments,
 //! calls the core (releasing the GIL for large work) and wraps the result.
 
-use super::convert::{extract_dtype, extract_scalar, extract_shape, opt_dtype, tensor_from_py, tensor_to_numpy, PyDType};
+use super::convert::{
+    PyDType, extract_dtype, extract_scalar, extract_shape, opt_dtype, tensor_from_py,
+    tensor_to_numpy,
+};
 use crate::dtype::{DType, Scalar};
 use crate::ops::binary::{BinaryOp, binary, binary_scalar};
 use crate::tensor::Tensor;
@@ -16,10 +19,21 @@ const DETACH_MIN: usize = 1 << 15;
 
 /// Runs `f` without the GIL when the work is large enough to be worth the switch.
 pub fn compute<R: Send>(py: Python<'_>, work: usize, f: impl FnOnce() -> R + Send) -> R {
-    if work >= DETACH_MIN { py.detach(f) } else { f() }
+    if work >= DETACH_MIN {
+        py.detach(f)
+    } else {
+        f()
+    }
 }
 
-#[pyclass(name = "Tensor", module = "ferrograd", subclass, frozen, weakref, skip_from_py_object)]
+#[pyclass(
+    name = "Tensor",
+    module = "ferrograd",
+    subclass,
+    frozen,
+    weakref,
+    skip_from_py_object
+)]
 pub struct PyTensor {
     pub inner: Tensor,
 }
@@ -53,7 +67,11 @@ impl PyGradFn {
                     Some(n) => Py::new(py, PyGradFn { node: n.clone() })?.into_any(),
                     None => py.None(),
                 };
-                Ok(PyTuple::new(py, [f, 0i64.into_pyobject(py)?.into_any().unbind()])?.into_any().unbind())
+                Ok(
+                    PyTuple::new(py, [f, 0i64.into_pyobject(py)?.into_any().unbind()])?
+                        .into_any()
+                        .unbind(),
+                )
             })
             .collect::<PyResult<_>>()?;
         Ok(PyTuple::new(py, items)?.unbind())
@@ -96,7 +114,10 @@ pub fn tensor_arg(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Tensor> {
 }
 
 /// `dim` from either `dim=` or its alias `axis=`.
-pub(crate) fn dim_arg<'py>(dim: Option<Bound<'py, PyAny>>, axis: Option<Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyAny>>> {
+pub(crate) fn dim_arg<'py>(
+    dim: Option<Bound<'py, PyAny>>,
+    axis: Option<Bound<'py, PyAny>>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     match (dim, axis) {
         (Some(_), Some(_)) => Err(PyTypeError::new_err("got both dim= and its alias axis=")),
         (d, a) => Ok(d.or(a).filter(|o| !o.is_none())),
@@ -107,7 +128,8 @@ pub(crate) fn dims_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<isize>> {
     if let Ok(d) = obj.extract::<isize>() {
         return Ok(vec![d]);
     }
-    obj.extract::<Vec<isize>>().map_err(|_| PyTypeError::new_err("dim must be an int or a tuple of ints"))
+    obj.extract::<Vec<isize>>()
+        .map_err(|_| PyTypeError::new_err("dim must be an int or a tuple of ints"))
 }
 
 pub(crate) fn return_types(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
@@ -140,30 +162,57 @@ macro_rules! unary_methods {
 unary_methods!(exp, log, sqrt, tanh, sigmoid, relu, neg, abs);
 
 impl PyTensor {
-    fn binop(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: BinaryOp, reversed: bool) -> PyResult<Py<PyAny>> {
+    fn binop(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyAny>,
+        op: BinaryOp,
+        reversed: bool,
+    ) -> PyResult<Py<PyAny>> {
         let a = &self.inner;
         let out = match operand(other)? {
             Some(Operand::Tensor(b)) => {
                 let work = a.numel().max(b.numel());
-                compute(py, work, || if reversed { binary(op, &b, a) } else { binary(op, a, &b) })?
+                compute(py, work, || {
+                    if reversed {
+                        binary(op, &b, a)
+                    } else {
+                        binary(op, a, &b)
+                    }
+                })?
             }
-            Some(Operand::Scalar(s)) => compute(py, a.numel(), || binary_scalar(op, a, s, reversed))?,
+            Some(Operand::Scalar(s)) => {
+                compute(py, a.numel(), || binary_scalar(op, a, s, reversed))?
+            }
             None => return Ok(py.NotImplemented()),
         };
         PyTensor::wrap(py, out)
     }
 
-    fn cmp(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: crate::ops::cmp::CmpOp) -> PyResult<Py<PyAny>> {
+    fn cmp(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyAny>,
+        op: crate::ops::cmp::CmpOp,
+    ) -> PyResult<Py<PyAny>> {
         let a = &self.inner;
         let b = match operand(other)? {
             Some(Operand::Tensor(b)) => b,
             Some(Operand::Scalar(s)) => crate::ops::binary::scalar_operand(a, s),
             None => return Ok(py.NotImplemented()),
         };
-        PyTensor::wrap(py, compute(py, a.numel(), || crate::ops::cmp::compare(op, a, &b))?)
+        PyTensor::wrap(
+            py,
+            compute(py, a.numel(), || crate::ops::cmp::compare(op, a, &b))?,
+        )
     }
 
-    fn inplace(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>, op: BinaryOp, name: &str) -> PyResult<Py<PyAny>> {
+    fn inplace(
+        slf: &Bound<'_, Self>,
+        other: &Bound<'_, PyAny>,
+        op: BinaryOp,
+        name: &str,
+    ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let a = &slf.get().inner;
         let b = match operand(other)? {
@@ -191,7 +240,11 @@ impl PyTensor {
 impl PyTensor {
     #[new]
     #[pyo3(signature = (data = None, *, dtype = None, requires_grad = false))]
-    fn py_new(data: Option<&Bound<'_, PyAny>>, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Self> {
+    fn py_new(
+        data: Option<&Bound<'_, PyAny>>,
+        dtype: Option<&Bound<'_, PyAny>>,
+        requires_grad: bool,
+    ) -> PyResult<Self> {
         let dtype = opt_dtype(dtype)?;
         let t = match data {
             None => Tensor::zeros(&[0], dtype.unwrap_or(DType::F32))?,
@@ -276,7 +329,9 @@ impl PyTensor {
     #[getter]
     fn _version(&self) -> PyResult<u64> {
         if self.inner.is_inference() {
-            return Err(super::errors::AutogradError::new_err("Inference tensors do not track version counter."));
+            return Err(super::errors::AutogradError::new_err(
+                "Inference tensors do not track version counter.",
+            ));
         }
         Ok(self.inner.version())
     }
@@ -287,7 +342,11 @@ impl PyTensor {
     }
 
     fn __len__(&self) -> PyResult<usize> {
-        self.inner.shape().first().copied().ok_or_else(|| PyTypeError::new_err("len() of a 0-d tensor"))
+        self.inner
+            .shape()
+            .first()
+            .copied()
+            .ok_or_else(|| PyTypeError::new_err("len() of a 0-d tensor"))
     }
 
     fn __repr__(&self) -> String {
@@ -323,7 +382,9 @@ impl PyTensor {
     fn __index__(&self) -> PyResult<i64> {
         match (self.inner.dtype(), self.inner.numel()) {
             (DType::I64 | DType::Bool, 1) => self.__int__(),
-            _ => Err(PyTypeError::new_err("only integer tensors of a single element can be converted to an index")),
+            _ => Err(PyTypeError::new_err(
+                "only integer tensors of a single element can be converted to an index",
+            )),
         }
     }
 
@@ -352,7 +413,12 @@ impl PyTensor {
     }
 
     #[pyo3(signature = (dtype = None, copy = None))]
-    fn __array__<'py>(&self, py: Python<'py>, dtype: Option<&Bound<'py, PyAny>>, copy: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
+    fn __array__<'py>(
+        &self,
+        py: Python<'py>,
+        dtype: Option<&Bound<'py, PyAny>>,
+        copy: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let _ = copy;
         let arr = self.numpy(py)?;
         match dtype {
@@ -406,7 +472,13 @@ impl PyTensor {
         let g = match value {
             None => None,
             Some(v) if v.is_none() => None,
-            Some(v) => Some(v.cast::<PyTensor>().map_err(|_| PyTypeError::new_err("assigned grad must be a Tensor or None"))?.get().inner.detach()),
+            Some(v) => Some(
+                v.cast::<PyTensor>()
+                    .map_err(|_| PyTypeError::new_err("assigned grad must be a Tensor or None"))?
+                    .get()
+                    .inner
+                    .detach(),
+            ),
         };
         self.inner.set_grad(g)?;
         Ok(())
@@ -441,10 +513,14 @@ impl PyTensor {
         inputs: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         if create_graph {
-            return Err(pyo3::exceptions::PyNotImplementedError::new_err("create_graph=True (higher-order gradients) is not supported yet"));
+            return Err(pyo3::exceptions::PyNotImplementedError::new_err(
+                "create_graph=True (higher-order gradients) is not supported yet",
+            ));
         }
         if inputs.is_some_and(|i| !i.is_none()) {
-            return Err(pyo3::exceptions::PyNotImplementedError::new_err("backward(inputs=...) is not supported yet; use ferrograd.autograd.grad"));
+            return Err(pyo3::exceptions::PyNotImplementedError::new_err(
+                "backward(inputs=...) is not supported yet; use ferrograd.autograd.grad",
+            ));
         }
         let g = match gradient {
             Some(g) if !g.is_none() => Some(tensor_arg(g, "backward")?),
@@ -460,7 +536,12 @@ impl PyTensor {
     // ----- conversion -----
 
     #[pyo3(signature = (*args, dtype = None))]
-    fn to(&self, py: Python<'_>, args: &Bound<'_, PyTuple>, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn to(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let mut target = opt_dtype(dtype)?;
         for a in args.iter() {
             if let Ok(s) = a.extract::<String>() {
@@ -530,20 +611,34 @@ impl PyTensor {
     fn __rtruediv__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         self.binop(py, o, BinaryOp::Div, true)
     }
-    fn __pow__(&self, py: Python<'_>, o: &Bound<'_, PyAny>, _modulo: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn __pow__(
+        &self,
+        py: Python<'_>,
+        o: &Bound<'_, PyAny>,
+        _modulo: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         self.binop(py, o, BinaryOp::Pow, false)
     }
-    fn __rpow__(&self, py: Python<'_>, o: &Bound<'_, PyAny>, _modulo: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn __rpow__(
+        &self,
+        py: Python<'_>,
+        o: &Bound<'_, PyAny>,
+        _modulo: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         self.binop(py, o, BinaryOp::Pow, true)
     }
     fn __matmul__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let Some(Operand::Tensor(b)) = operand(o)? else { return Ok(py.NotImplemented()) };
+        let Some(Operand::Tensor(b)) = operand(o)? else {
+            return Ok(py.NotImplemented());
+        };
         let a = &self.inner;
         let work = a.numel().max(b.numel()) * a.shape().last().copied().unwrap_or(1);
         PyTensor::wrap(py, compute(py, work, || a.matmul(&b))?)
     }
     fn __rmatmul__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let Some(Operand::Tensor(a)) = operand(o)? else { return Ok(py.NotImplemented()) };
+        let Some(Operand::Tensor(a)) = operand(o)? else {
+            return Ok(py.NotImplemented());
+        };
         let b = &self.inner;
         PyTensor::wrap(py, compute(py, a.numel().max(b.numel()), || a.matmul(b))?)
     }
@@ -630,7 +725,11 @@ impl PyTensor {
     // ----- in-place -----
 
     #[pyo3(signature = (other, *, alpha = None))]
-    fn add_<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>, alpha: Option<f64>) -> PyResult<Py<PyAny>> {
+    fn add_<'py>(
+        slf: &Bound<'py, Self>,
+        other: &Bound<'py, PyAny>,
+        alpha: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
         match alpha {
             None => PyTensor::inplace(slf, other, BinaryOp::Add, "add_"),
             Some(a) => {
@@ -655,7 +754,11 @@ impl PyTensor {
             Some(s) => s,
             None => match value.cast::<PyTensor>() {
                 Ok(t) => t.get().inner.item()?,
-                Err(_) => return Err(PyTypeError::new_err("fill_(): value must be a number or a one-element tensor")),
+                Err(_) => {
+                    return Err(PyTypeError::new_err(
+                        "fill_(): value must be a number or a one-element tensor",
+                    ));
+                }
             },
         };
         slf.get().inner.fill_(v)?;
@@ -678,44 +781,92 @@ impl PyTensor {
     // ----- reductions -----
 
     #[pyo3(signature = (dim = None, keepdim = false, *, axis = None, dtype = None))]
-    fn sum(&self, py: Python<'_>, dim: Option<Bound<'_, PyAny>>, keepdim: bool, axis: Option<Bound<'_, PyAny>>, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn sum(
+        &self,
+        py: Python<'_>,
+        dim: Option<Bound<'_, PyAny>>,
+        keepdim: bool,
+        axis: Option<Bound<'_, PyAny>>,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let dims = dim_arg(dim, axis)?.map(|d| dims_list(&d)).transpose()?;
         let t = match opt_dtype(dtype)? {
             Some(d) => self.inner.to_dtype(d)?,
             None => self.inner.clone(),
         };
-        PyTensor::wrap(py, compute(py, t.numel(), || t.sum_dims(dims.as_deref(), keepdim))?)
+        PyTensor::wrap(
+            py,
+            compute(py, t.numel(), || t.sum_dims(dims.as_deref(), keepdim))?,
+        )
     }
 
     #[pyo3(signature = (dim = None, keepdim = false, *, axis = None, dtype = None))]
-    fn mean(&self, py: Python<'_>, dim: Option<Bound<'_, PyAny>>, keepdim: bool, axis: Option<Bound<'_, PyAny>>, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn mean(
+        &self,
+        py: Python<'_>,
+        dim: Option<Bound<'_, PyAny>>,
+        keepdim: bool,
+        axis: Option<Bound<'_, PyAny>>,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         let dims = dim_arg(dim, axis)?.map(|d| dims_list(&d)).transpose()?;
         let t = match opt_dtype(dtype)? {
             Some(d) => self.inner.to_dtype(d)?,
             None => self.inner.clone(),
         };
-        PyTensor::wrap(py, compute(py, t.numel(), || t.mean_dims(dims.as_deref(), keepdim))?)
+        PyTensor::wrap(
+            py,
+            compute(py, t.numel(), || t.mean_dims(dims.as_deref(), keepdim))?,
+        )
     }
 
     #[pyo3(signature = (dim = None, keepdim = false, *, axis = None))]
-    fn max(&self, py: Python<'_>, dim: Option<Bound<'_, PyAny>>, keepdim: bool, axis: Option<Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn max(
+        &self,
+        py: Python<'_>,
+        dim: Option<Bound<'_, PyAny>>,
+        keepdim: bool,
+        axis: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         self.extreme(py, dim_arg(dim, axis)?, keepdim, true)
     }
 
     #[pyo3(signature = (dim = None, keepdim = false, *, axis = None))]
-    fn min(&self, py: Python<'_>, dim: Option<Bound<'_, PyAny>>, keepdim: bool, axis: Option<Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn min(
+        &self,
+        py: Python<'_>,
+        dim: Option<Bound<'_, PyAny>>,
+        keepdim: bool,
+        axis: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         self.extreme(py, dim_arg(dim, axis)?, keepdim, false)
     }
 
     #[pyo3(signature = (dim = None, keepdim = false, *, axis = None))]
-    fn argmax(&self, py: Python<'_>, dim: Option<Bound<'_, PyAny>>, keepdim: bool, axis: Option<Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
-        let d = dim_arg(dim, axis)?.map(|d| d.extract::<isize>()).transpose()?;
+    fn argmax(
+        &self,
+        py: Python<'_>,
+        dim: Option<Bound<'_, PyAny>>,
+        keepdim: bool,
+        axis: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let d = dim_arg(dim, axis)?
+            .map(|d| d.extract::<isize>())
+            .transpose()?;
         PyTensor::wrap(py, self.inner.argmax(d, keepdim)?)
     }
 
     #[pyo3(signature = (dim = None, keepdim = false, *, axis = None))]
-    fn argmin(&self, py: Python<'_>, dim: Option<Bound<'_, PyAny>>, keepdim: bool, axis: Option<Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
-        let d = dim_arg(dim, axis)?.map(|d| d.extract::<isize>()).transpose()?;
+    fn argmin(
+        &self,
+        py: Python<'_>,
+        dim: Option<Bound<'_, PyAny>>,
+        keepdim: bool,
+        axis: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let d = dim_arg(dim, axis)?
+            .map(|d| d.extract::<isize>())
+            .transpose()?;
         PyTensor::wrap(py, self.inner.argmin(d, keepdim)?)
     }
 
@@ -731,7 +882,9 @@ impl PyTensor {
         if shape.len() == 1 {
             if let Ok(d) = extract_dtype(&shape.get_item(0)?) {
                 if !shape.get_item(0)?.is_instance_of::<pyo3::types::PyInt>() {
-                    return Err(PyTypeError::new_err(format!("view(dtype) is not supported (asked for {d})")));
+                    return Err(PyTypeError::new_err(format!(
+                        "view(dtype) is not supported (asked for {d})"
+                    )));
                 }
             }
         }
@@ -739,12 +892,24 @@ impl PyTensor {
     }
 
     fn view_as(&self, py: Python<'_>, other: &Bound<'_, PyTensor>) -> PyResult<Py<PyAny>> {
-        let s: Vec<isize> = other.get().inner.shape().iter().map(|&d| d as isize).collect();
+        let s: Vec<isize> = other
+            .get()
+            .inner
+            .shape()
+            .iter()
+            .map(|&d| d as isize)
+            .collect();
         PyTensor::wrap(py, self.inner.view(&s)?)
     }
 
     fn reshape_as(&self, py: Python<'_>, other: &Bound<'_, PyTensor>) -> PyResult<Py<PyAny>> {
-        let s: Vec<isize> = other.get().inner.shape().iter().map(|&d| d as isize).collect();
+        let s: Vec<isize> = other
+            .get()
+            .inner
+            .shape()
+            .iter()
+            .map(|&d| d as isize)
+            .collect();
         PyTensor::wrap(py, self.inner.reshape(&s)?)
     }
 
@@ -760,7 +925,14 @@ impl PyTensor {
 
     fn t(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         if self.inner.ndim() > 2 {
-            return Err(crate::error::Error::shape("t", format!("t() expects a tensor with <= 2 dimensions, but self is {}D", self.inner.ndim())).into());
+            return Err(crate::error::Error::shape(
+                "t",
+                format!(
+                    "t() expects a tensor with <= 2 dimensions, but self is {}D",
+                    self.inner.ndim()
+                ),
+            )
+            .into());
         }
         PyTensor::wrap(py, self.inner.t()?)
     }
@@ -781,13 +953,24 @@ impl PyTensor {
     }
 
     #[pyo3(signature = (dim = None, *, axis = None))]
-    fn unsqueeze(&self, py: Python<'_>, dim: Option<Bound<'_, PyAny>>, axis: Option<Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
-        let d = dim_arg(dim, axis)?.ok_or_else(|| PyTypeError::new_err("unsqueeze() missing required argument 'dim'"))?;
+    fn unsqueeze(
+        &self,
+        py: Python<'_>,
+        dim: Option<Bound<'_, PyAny>>,
+        axis: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let d = dim_arg(dim, axis)?
+            .ok_or_else(|| PyTypeError::new_err("unsqueeze() missing required argument 'dim'"))?;
         PyTensor::wrap(py, self.inner.unsqueeze(d.extract::<isize>()?)?)
     }
 
     #[pyo3(signature = (dim = None, *, axis = None))]
-    fn squeeze(&self, py: Python<'_>, dim: Option<Bound<'_, PyAny>>, axis: Option<Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+    fn squeeze(
+        &self,
+        py: Python<'_>,
+        dim: Option<Bound<'_, PyAny>>,
+        axis: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
         match dim_arg(dim, axis)? {
             None => PyTensor::wrap(py, self.inner.squeeze()?),
             Some(d) => PyTensor::wrap(py, self.inner.squeeze_dims(&dims_list(&d)?)?),
@@ -816,30 +999,67 @@ impl PyTensor {
     // ----- nn -----
 
     #[pyo3(signature = (dim = None, *, axis = None, dtype = None))]
-    fn softmax(&self, py: Python<'_>, dim: Option<Bound<'_, PyAny>>, axis: Option<Bound<'_, PyAny>>, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
-        let d = dim_arg(dim, axis)?.ok_or_else(|| PyTypeError::new_err("softmax() missing required argument 'dim'"))?.extract::<isize>()?;
-        let t = match opt_dtype(dtype)? { Some(dt) => self.inner.to_dtype(dt)?, None => self.inner.clone() };
+    fn softmax(
+        &self,
+        py: Python<'_>,
+        dim: Option<Bound<'_, PyAny>>,
+        axis: Option<Bound<'_, PyAny>>,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let d = dim_arg(dim, axis)?
+            .ok_or_else(|| PyTypeError::new_err("softmax() missing required argument 'dim'"))?
+            .extract::<isize>()?;
+        let t = match opt_dtype(dtype)? {
+            Some(dt) => self.inner.to_dtype(dt)?,
+            None => self.inner.clone(),
+        };
         PyTensor::wrap(py, compute(py, t.numel(), || t.softmax(d))?)
     }
 
     #[pyo3(signature = (dim = None, *, axis = None, dtype = None))]
-    fn log_softmax(&self, py: Python<'_>, dim: Option<Bound<'_, PyAny>>, axis: Option<Bound<'_, PyAny>>, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
-        let d = dim_arg(dim, axis)?.ok_or_else(|| PyTypeError::new_err("log_softmax() missing required argument 'dim'"))?.extract::<isize>()?;
-        let t = match opt_dtype(dtype)? { Some(dt) => self.inner.to_dtype(dt)?, None => self.inner.clone() };
+    fn log_softmax(
+        &self,
+        py: Python<'_>,
+        dim: Option<Bound<'_, PyAny>>,
+        axis: Option<Bound<'_, PyAny>>,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let d = dim_arg(dim, axis)?
+            .ok_or_else(|| PyTypeError::new_err("log_softmax() missing required argument 'dim'"))?
+            .extract::<isize>()?;
+        let t = match opt_dtype(dtype)? {
+            Some(dt) => self.inner.to_dtype(dt)?,
+            None => self.inner.clone(),
+        };
         PyTensor::wrap(py, compute(py, t.numel(), || t.log_softmax(d))?)
     }
 }
 
 impl PyTensor {
-    fn binop_required(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: BinaryOp, name: &str) -> PyResult<Py<PyAny>> {
+    fn binop_required(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyAny>,
+        op: BinaryOp,
+        name: &str,
+    ) -> PyResult<Py<PyAny>> {
         let r = self.binop(py, other, op, false)?;
         if r.is(&py.NotImplemented()) {
-            return Err(PyTypeError::new_err(format!("{name}(): argument 'other' must be a Tensor or a number, not {}", other.get_type().name()?)));
+            return Err(PyTypeError::new_err(format!(
+                "{name}(): argument 'other' must be a Tensor or a number, not {}",
+                other.get_type().name()?
+            )));
         }
         Ok(r)
     }
 
-    fn extreme(&self, py: Python<'_>, dim: Option<Bound<'_, PyAny>>, keepdim: bool, largest: bool) -> PyResult<Py<PyAny>> {
+    fn extreme(
+        &self,
+        py: Python<'_>,
+        dim: Option<Bound<'_, PyAny>>,
+        keepdim: bool,
+        largest: bool,
+    ) -> PyResult<Py<PyAny>> {
         let t = &self.inner;
         match dim {
             None => PyTensor::wrap(py, if largest { t.max_all()? } else { t.min_all()? }),
@@ -847,11 +1067,20 @@ impl PyTensor {
                 if let Ok(other) = d.cast::<PyTensor>() {
                     // max(other) is the elementwise maximum, as in PyTorch.
                     let o = other.get().inner.clone();
-                    return PyTensor::wrap(py, if largest { t.maximum(&o)? } else { t.minimum(&o)? });
+                    return PyTensor::wrap(
+                        py,
+                        if largest {
+                            t.maximum(&o)?
+                        } else {
+                            t.minimum(&o)?
+                        },
+                    );
                 }
                 let (v, i) = t.max_min_dim(d.extract::<isize>()?, keepdim, largest)?;
                 let cls = return_types(py)?;
-                Ok(cls.call1((PyTensor::wrap(py, v)?, PyTensor::wrap(py, i)?))?.unbind())
+                Ok(cls
+                    .call1((PyTensor::wrap(py, v)?, PyTensor::wrap(py, i)?))?
+                    .unbind())
             }
         }
     }
@@ -864,18 +1093,32 @@ pub fn tensor_list(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<Tensor>> 
     }
     let list: Vec<Bound<'_, PyAny>> = obj
         .try_iter()
-        .map_err(|_| PyTypeError::new_err(format!("{what} must be a Tensor or a sequence of Tensors")))?
+        .map_err(|_| {
+            PyTypeError::new_err(format!("{what} must be a Tensor or a sequence of Tensors"))
+        })?
         .collect::<PyResult<_>>()?;
     list.iter()
         .map(|x| {
             x.cast::<PyTensor>()
                 .map(|t| t.get().inner.clone())
-                .map_err(|_| PyTypeError::new_err(format!("{what} must contain only Tensors, got {}", x.get_type().name().map(|n| n.to_string()).unwrap_or_default())))
+                .map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "{what} must contain only Tensors, got {}",
+                        x.get_type()
+                            .name()
+                            .map(|n| n.to_string())
+                            .unwrap_or_default()
+                    ))
+                })
         })
         .collect()
 }
 
-pub fn opt_tensor_list(obj: Option<&Bound<'_, PyAny>>, n: usize, what: &str) -> PyResult<Vec<Option<Tensor>>> {
+pub fn opt_tensor_list(
+    obj: Option<&Bound<'_, PyAny>>,
+    n: usize,
+    what: &str,
+) -> PyResult<Vec<Option<Tensor>>> {
     match obj {
         None => Ok(vec![None; n]),
         Some(o) if o.is_none() => Ok(vec![None; n]),
@@ -884,7 +1127,16 @@ pub fn opt_tensor_list(obj: Option<&Bound<'_, PyAny>>, n: usize, what: &str) -> 
                 return Ok(vec![Some(t.get().inner.clone())]);
             }
             let items: Vec<Bound<'_, PyAny>> = o.try_iter()?.collect::<PyResult<_>>()?;
-            items.iter().map(|x| if x.is_none() { Ok(None) } else { tensor_arg(x, what).map(Some) }).collect()
+            items
+                .iter()
+                .map(|x| {
+                    if x.is_none() {
+                        Ok(None)
+                    } else {
+                        tensor_arg(x, what).map(Some)
+                    }
+                })
+                .collect()
         }
     }
 }

@@ -9,10 +9,22 @@ pub const REDUCE_PAR_MIN: usize = 1 << 16;
 
 /// The layout of the dims in `keep` (row-major order of the output) and of the dims in `dims`.
 fn split(layout: &Layout, dims: &[usize]) -> (Layout, Layout) {
-    let mut kept = Layout { shape: Default::default(), strides: Default::default(), offset: layout.offset };
-    let mut red = Layout { shape: Default::default(), strides: Default::default(), offset: 0 };
+    let mut kept = Layout {
+        shape: Default::default(),
+        strides: Default::default(),
+        offset: layout.offset,
+    };
+    let mut red = Layout {
+        shape: Default::default(),
+        strides: Default::default(),
+        offset: 0,
+    };
     for d in 0..layout.ndim() {
-        let dst = if dims.contains(&d) { &mut red } else { &mut kept };
+        let dst = if dims.contains(&d) {
+            &mut red
+        } else {
+            &mut kept
+        };
         dst.shape.push(layout.shape[d]);
         dst.strides.push(layout.strides[d]);
     }
@@ -46,43 +58,64 @@ where
     }
 
     let red_contig = red.is_contiguous() && red.ndim() > 0;
-    let kept_contig_tail = kept.is_contiguous() && kept.ndim() > 0 && dims.iter().enumerate().all(|(i, &d)| i == d);
+    let kept_contig_tail =
+        kept.is_contiguous() && kept.ndim() > 0 && dims.iter().enumerate().all(|(i, &d)| i == d);
 
     // Reduced dims trailing and contiguous: one slice per output.
     if red_contig && red.strides.last() == Some(&1) {
         let offsets = offsets_of(&kept);
-        return fill_new(n_out, (REDUCE_PAR_MIN / n_red.max(1)).max(1), |out, start| {
-            for (i, o) in out.iter_mut().enumerate() {
-                let off = offsets[start + i];
-                let mut acc = init;
-                for &x in &data[off..off + n_red] {
-                    acc = fold(acc, x);
+        return fill_new(
+            n_out,
+            (REDUCE_PAR_MIN / n_red.max(1)).max(1),
+            |out, start| {
+                for (i, o) in out.iter_mut().enumerate() {
+                    let off = offsets[start + i];
+                    let mut acc = init;
+                    for &x in &data[off..off + n_red] {
+                        acc = fold(acc, x);
+                    }
+                    o.write(acc);
                 }
-                o.write(acc);
-            }
-        });
+            },
+        );
     }
 
     // Reduced dims leading, kept dims a contiguous block: fold whole rows into the output.
     if kept_contig_tail {
         let mut acc = vec![init; n_out];
-        for_each_offset(&Layout { offset: layout.offset, ..red.clone() }, |off| {
-            for (a, &x) in acc.iter_mut().zip(&data[off..off + n_out]) {
-                *a = fold(*a, x);
-            }
-        });
+        for_each_offset(
+            &Layout {
+                offset: layout.offset,
+                ..red.clone()
+            },
+            |off| {
+                for (a, &x) in acc.iter_mut().zip(&data[off..off + n_out]) {
+                    *a = fold(*a, x);
+                }
+            },
+        );
         return acc;
     }
 
     // General: walk the reduced sub-layout from each output's base offset.
     let offsets = offsets_of(&kept);
-    fill_new(n_out, (REDUCE_PAR_MIN / n_red.max(1)).max(1), |out, start| {
-        for (i, o) in out.iter_mut().enumerate() {
-            let mut acc = init;
-            for_each_offset(&Layout { offset: offsets[start + i], ..red.clone() }, |off| acc = fold(acc, data[off]));
-            o.write(acc);
-        }
-    })
+    fill_new(
+        n_out,
+        (REDUCE_PAR_MIN / n_red.max(1)).max(1),
+        |out, start| {
+            for (i, o) in out.iter_mut().enumerate() {
+                let mut acc = init;
+                for_each_offset(
+                    &Layout {
+                        offset: offsets[start + i],
+                        ..red.clone()
+                    },
+                    |off| acc = fold(acc, data[off]),
+                );
+                o.write(acc);
+            }
+        },
+    )
 }
 
 fn offsets_of(layout: &Layout) -> Vec<usize> {
@@ -101,7 +134,11 @@ fn fold_slice<T: Copy + Send + Sync, A: Copy + Send + Sync>(
     let fold_block = |c: &[T]| c.iter().fold(init, |a, &x| fold(a, x));
     if parallel_for(s.len(), REDUCE_PAR_MIN * 4) {
         use rayon::prelude::*;
-        pool().install(|| s.par_chunks(BLOCK * 16).map(|c| c.chunks(BLOCK).map(fold_block).fold(init, combine)).reduce(|| init, combine))
+        pool().install(|| {
+            s.par_chunks(BLOCK * 16)
+                .map(|c| c.chunks(BLOCK).map(fold_block).fold(init, combine))
+                .reduce(|| init, combine)
+        })
     } else {
         s.chunks(BLOCK).map(fold_block).fold(init, combine)
     }
@@ -128,7 +165,12 @@ impl<'a, T: Copy> Lane<'a, T> {
 }
 
 /// `f` applied to every lane along `dim`; one result per lane, row-major over the other dims.
-pub fn map_lanes<T, R>(data: &[T], layout: &Layout, dim: usize, f: impl Fn(Lane<'_, T>) -> R + Sync + Send) -> Vec<R>
+pub fn map_lanes<T, R>(
+    data: &[T],
+    layout: &Layout,
+    dim: usize,
+    f: impl Fn(Lane<'_, T>) -> R + Sync + Send,
+) -> Vec<R>
 where
     T: Copy + Send + Sync,
     R: Copy + Send + Sync,
@@ -137,9 +179,18 @@ where
     let len = layout.shape[dim];
     let stride = layout.strides[dim];
     let offsets = offsets_of(&kept);
-    fill_new(offsets.len(), (REDUCE_PAR_MIN / len.max(1)).max(1), |out, s| {
-        for (i, o) in out.iter_mut().enumerate() {
-            o.write(f(Lane { data, start: offsets[s + i], stride, len }));
-        }
-    })
+    fill_new(
+        offsets.len(),
+        (REDUCE_PAR_MIN / len.max(1)).max(1),
+        |out, s| {
+            for (i, o) in out.iter_mut().enumerate() {
+                o.write(f(Lane {
+                    data,
+                    start: offsets[s + i],
+                    stride,
+                    len,
+                }));
+            }
+        },
+    )
 }

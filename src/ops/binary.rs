@@ -2,13 +2,13 @@
 //! broadcasting and PyTorch's type promotion, and the derivatives of each.
 
 use super::{grads, record, untracked, will_record};
-use std::borrow::Cow;
 use crate::autograd::saved::SavedTensor;
 use crate::dtype::{DType, Element, Scalar};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise;
 use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
+use std::borrow::Cow;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinaryOp {
@@ -182,11 +182,22 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         dtype = dtype.to_float();
     }
     // Broadcasting can ask for far more than either input holds.
-    let numel = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).unwrap_or(usize::MAX);
+    let numel = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .unwrap_or(usize::MAX);
     crate::memory::check_can_allocate(name, numel.saturating_mul(dtype.size_in_bytes()))?;
     // Borrowed when no cast is needed: the per-op path pays no reference-count traffic.
-    let a_c = if a.dtype() == dtype { Cow::Borrowed(a) } else { Cow::Owned(a.to_dtype(dtype)?) };
-    let b_c = if b.dtype() == dtype { Cow::Borrowed(b) } else { Cow::Owned(b.to_dtype(dtype)?) };
+    let a_c = if a.dtype() == dtype {
+        Cow::Borrowed(a)
+    } else {
+        Cow::Owned(a.to_dtype(dtype)?)
+    };
+    let b_c = if b.dtype() == dtype {
+        Cow::Borrowed(b)
+    } else {
+        Cow::Owned(b.to_dtype(dtype)?)
+    };
     let out = compute(op, &a_c, &b_c, dtype, &shape)?;
     if !will_record(&[a, b]) {
         return Ok(untracked(out, &[a, b]));

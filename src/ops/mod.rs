@@ -31,7 +31,12 @@ use std::sync::Arc;
 /// Gives `out` a grad_fn named `name` over `inputs` when recording. `make` runs only then: it
 /// receives which inputs need a gradient and returns the backward rule, saving just what
 /// that rule reads (so the no-grad path saves and allocates nothing).
-pub(crate) fn record<F>(out: Tensor, name: &'static str, inputs: &[&Tensor], make: impl FnOnce(&[bool]) -> Result<F>) -> Result<Tensor>
+pub(crate) fn record<F>(
+    out: Tensor,
+    name: &'static str,
+    inputs: &[&Tensor],
+    make: impl FnOnce(&[bool]) -> Result<F>,
+) -> Result<Tensor>
 where
     F: FnMut(&Tensor, &[bool]) -> Result<Grads> + Send + 'static,
 {
@@ -45,7 +50,11 @@ where
         return Ok(untracked(out, inputs));
     }
     let rule: BackwardFn = Box::new(make(&needs)?);
-    let next = inputs.iter().zip(&needs).map(|(t, &n)| if n { t.grad_edge() } else { None }).collect();
+    let next = inputs
+        .iter()
+        .zip(&needs)
+        .map(|(t, &n)| if n { t.grad_edge() } else { None })
+        .collect();
     out.meta().grad_fn = Some(Arc::new(Node::op(name, next, rule)));
     Ok(out)
 }

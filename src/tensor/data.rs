@@ -40,7 +40,10 @@ impl Tensor {
         if self.numel() != 1 {
             return Err(Error::invalid(
                 "item",
-                format!("a Tensor with {} elements cannot be converted to Scalar", self.numel()),
+                format!(
+                    "a Tensor with {} elements cannot be converted to Scalar",
+                    self.numel()
+                ),
             ));
         }
         let buf = self.storage().read();

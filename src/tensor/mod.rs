@@ -4,7 +4,6 @@ mod create;
 mod data;
 mod fmt;
 
-
 use crate::autograd::engine;
 use crate::autograd::grad_mode::GradMode;
 use crate::autograd::node::Node;
@@ -189,7 +188,10 @@ impl Tensor {
         if requires_grad && !self.dtype().is_float() {
             return Err(Error::dtype(
                 "requires_grad_",
-                format!("only tensors of floating point dtype can require gradients, got {}", self.dtype()),
+                format!(
+                    "only tensors of floating point dtype can require gradients, got {}",
+                    self.dtype()
+                ),
             ));
         }
         if requires_grad && self.is_inference() && !GradMode::current().inference {
@@ -220,13 +222,21 @@ impl Tensor {
             if g.shape() != self.shape() {
                 return Err(Error::shape(
                     "grad",
-                    format!("assigned grad has shape {:?} but the tensor has shape {:?}", g.shape(), self.shape()),
+                    format!(
+                        "assigned grad has shape {:?} but the tensor has shape {:?}",
+                        g.shape(),
+                        self.shape()
+                    ),
                 ));
             }
             if g.dtype() != self.dtype() {
                 return Err(Error::dtype(
                     "grad",
-                    format!("assigned grad has dtype {} but the tensor has dtype {}", g.dtype(), self.dtype()),
+                    format!(
+                        "assigned grad has dtype {} but the tensor has dtype {}",
+                        g.dtype(),
+                        self.dtype()
+                    ),
                 ));
             }
         }
@@ -241,7 +251,9 @@ impl Tensor {
             if m.requires_grad {
                 return Ok(()); // leaves keep their grad anyway
             }
-            return Err(Error::autograd("can't retain_grad on Tensor that has requires_grad=False"));
+            return Err(Error::autograd(
+                "can't retain_grad on Tensor that has requires_grad=False",
+            ));
         };
         if !m.retains_grad {
             m.retains_grad = true;
@@ -256,7 +268,12 @@ impl Tensor {
 
     /// The same data with no history (shares storage, so in-place changes show in both).
     pub fn detach(&self) -> Tensor {
-        Tensor::from_parts_typed(self.0.storage.clone(), self.0.layout.clone(), self.dtype(), None)
+        Tensor::from_parts_typed(
+            self.0.storage.clone(),
+            self.0.layout.clone(),
+            self.dtype(),
+            None,
+        )
     }
 
     /// The edge an op result uses to reach this tensor in backward: its grad_fn, or for a
@@ -284,7 +301,11 @@ impl Tensor {
     }
 
     pub fn backward_with(&self, gradient: Option<&Tensor>, retain_graph: bool) -> Result<()> {
-        engine::backward(std::slice::from_ref(self), &[gradient.cloned()], retain_graph)
+        engine::backward(
+            std::slice::from_ref(self),
+            &[gradient.cloned()],
+            retain_graph,
+        )
     }
 }
 
