@@ -100,31 +100,31 @@ impl Tensor {
     float_unary!(
         /// e^x.
         exp, "ExpBackward", |x| crate::kernels::math::FastExp::fast_exp(x), TRANSCENDENTAL_PAR_MIN,
-        |g, _x, y| fused_t!(g, y.as_ref().unwrap(), |g, y| g * y),
+        |g, _x, y| fused_t!(g, y.as_ref().expect("output saved when recording"), |g, y| g * y),
         saves_input = false, saves_output = true
     );
     float_unary!(
         /// Natural logarithm.
         log, "LogBackward", |x| num_traits::Float::ln(x), TRANSCENDENTAL_PAR_MIN,
-        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g / x),
+        |g, x, _y| fused_t!(g, x.as_ref().expect("input saved when recording"), |g, x| g / x),
         saves_input = true, saves_output = false
     );
     float_unary!(
         /// Square root.
         sqrt, "SqrtBackward", |x| num_traits::Float::sqrt(x), TRANSCENDENTAL_PAR_MIN,
-        |g, _x, y| fused_t!(g, y.as_ref().unwrap(), |g, y| g / (y + y)),
+        |g, _x, y| fused_t!(g, y.as_ref().expect("output saved when recording"), |g, y| g / (y + y)),
         saves_input = false, saves_output = true
     );
     float_unary!(
         /// Hyperbolic tangent.
         tanh, "TanhBackward", |x| num_traits::Float::tanh(x), TRANSCENDENTAL_PAR_MIN,
-        |g, _x, y| fused_t!(g, y.as_ref().unwrap(), |g, y| g * (T::ONE - y * y)),
+        |g, _x, y| fused_t!(g, y.as_ref().expect("output saved when recording"), |g, y| g * (T::ONE - y * y)),
         saves_input = false, saves_output = true
     );
     float_unary!(
         /// The logistic function 1 / (1 + e^-x), stable for large |x|.
         sigmoid, "SigmoidBackward", |x| sigmoid_scalar(x), TRANSCENDENTAL_PAR_MIN,
-        |g, _x, y| fused_t!(g, y.as_ref().unwrap(), |g, y| g * y * (T::ONE - y)),
+        |g, _x, y| fused_t!(g, y.as_ref().expect("output saved when recording"), |g, y| g * y * (T::ONE - y)),
         saves_input = false, saves_output = true
     );
 
@@ -240,91 +240,91 @@ impl Tensor {
     float_unary!(
         /// 2^x.
         exp2, "Exp2Backward", |x| num_traits::Float::exp2(x), TRANSCENDENTAL_PAR_MIN,
-        |g, _x, y| fused_t!(g, y.as_ref().unwrap(), |g, y| g * y * T::from_f64(std::f64::consts::LN_2)),
+        |g, _x, y| fused_t!(g, y.as_ref().expect("output saved when recording"), |g, y| g * y * T::from_f64(std::f64::consts::LN_2)),
         saves_input = false, saves_output = true
     );
     float_unary!(
         /// e^x - 1, accurate near 0.
         expm1, "Expm1Backward", |x| num_traits::Float::exp_m1(x), TRANSCENDENTAL_PAR_MIN,
-        |g, _x, y| fused_t!(g, y.as_ref().unwrap(), |g, y| g * (y + T::ONE)),
+        |g, _x, y| fused_t!(g, y.as_ref().expect("output saved when recording"), |g, y| g * (y + T::ONE)),
         saves_input = false, saves_output = true
     );
     float_unary!(
         /// Base-2 logarithm.
         log2, "Log2Backward", |x| num_traits::Float::log2(x), TRANSCENDENTAL_PAR_MIN,
-        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g / (x * T::from_f64(std::f64::consts::LN_2))),
+        |g, x, _y| fused_t!(g, x.as_ref().expect("input saved when recording"), |g, x| g / (x * T::from_f64(std::f64::consts::LN_2))),
         saves_input = true, saves_output = false
     );
     float_unary!(
         /// Base-10 logarithm.
         log10, "Log10Backward", |x| num_traits::Float::log10(x), TRANSCENDENTAL_PAR_MIN,
-        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g / (x * T::from_f64(std::f64::consts::LN_10))),
+        |g, x, _y| fused_t!(g, x.as_ref().expect("input saved when recording"), |g, x| g / (x * T::from_f64(std::f64::consts::LN_10))),
         saves_input = true, saves_output = false
     );
     float_unary!(
         /// ln(1 + x), accurate near 0.
         log1p, "Log1pBackward", |x| num_traits::Float::ln_1p(x), TRANSCENDENTAL_PAR_MIN,
-        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g / (x + T::ONE)),
+        |g, x, _y| fused_t!(g, x.as_ref().expect("input saved when recording"), |g, x| g / (x + T::ONE)),
         saves_input = true, saves_output = false
     );
     float_unary!(
         /// 1 / sqrt(x).
         rsqrt, "RsqrtBackward", |x| T::ONE / num_traits::Float::sqrt(x), TRANSCENDENTAL_PAR_MIN,
-        |g, _x, y| fused_t!(g, y.as_ref().unwrap(), |g, y| g * T::from_f64(-0.5) * y * y * y),
+        |g, _x, y| fused_t!(g, y.as_ref().expect("output saved when recording"), |g, y| g * T::from_f64(-0.5) * y * y * y),
         saves_input = false, saves_output = true
     );
     float_unary!(
         /// 1 / x.
         reciprocal, "ReciprocalBackward", |x| T::ONE / x, ELEMENTWISE_PAR_MIN,
-        |g, _x, y| fused_t!(g, y.as_ref().unwrap(), |g, y| -(g * y * y)),
+        |g, _x, y| fused_t!(g, y.as_ref().expect("output saved when recording"), |g, y| -(g * y * y)),
         saves_input = false, saves_output = true
     );
     float_unary!(
         /// Sine.
         sin, "SinBackward", |x| num_traits::Float::sin(x), TRANSCENDENTAL_PAR_MIN,
-        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g * x.cos()),
+        |g, x, _y| fused_t!(g, x.as_ref().expect("input saved when recording"), |g, x| g * x.cos()),
         saves_input = true, saves_output = false
     );
     float_unary!(
         /// Cosine.
         cos, "CosBackward", |x| num_traits::Float::cos(x), TRANSCENDENTAL_PAR_MIN,
-        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| -(g * x.sin())),
+        |g, x, _y| fused_t!(g, x.as_ref().expect("input saved when recording"), |g, x| -(g * x.sin())),
         saves_input = true, saves_output = false
     );
     float_unary!(
         /// Tangent.
         tan, "TanBackward", |x| num_traits::Float::tan(x), TRANSCENDENTAL_PAR_MIN,
-        |g, _x, y| fused_t!(g, y.as_ref().unwrap(), |g, y| g * (T::ONE + y * y)),
+        |g, _x, y| fused_t!(g, y.as_ref().expect("output saved when recording"), |g, y| g * (T::ONE + y * y)),
         saves_input = false, saves_output = true
     );
     float_unary!(
         /// Arcsine.
         asin, "AsinBackward", |x| num_traits::Float::asin(x), TRANSCENDENTAL_PAR_MIN,
-        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g / (T::ONE - x * x).sqrt()),
+        |g, x, _y| fused_t!(g, x.as_ref().expect("input saved when recording"), |g, x| g / (T::ONE - x * x).sqrt()),
         saves_input = true, saves_output = false
     );
     float_unary!(
         /// Arccosine.
         acos, "AcosBackward", |x| num_traits::Float::acos(x), TRANSCENDENTAL_PAR_MIN,
-        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| -(g / (T::ONE - x * x).sqrt())),
+        |g, x, _y| fused_t!(g, x.as_ref().expect("input saved when recording"), |g, x| -(g / (T::ONE - x * x).sqrt())),
         saves_input = true, saves_output = false
     );
     float_unary!(
         /// Arctangent.
         atan, "AtanBackward", |x| num_traits::Float::atan(x), TRANSCENDENTAL_PAR_MIN,
-        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g / (T::ONE + x * x)),
+        |g, x, _y| fused_t!(g, x.as_ref().expect("input saved when recording"), |g, x| g / (T::ONE + x * x)),
         saves_input = true, saves_output = false
     );
     float_unary!(
         /// Hyperbolic sine.
         sinh, "SinhBackward", |x| num_traits::Float::sinh(x), TRANSCENDENTAL_PAR_MIN,
-        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g * x.cosh()),
+        |g, x, _y| fused_t!(g, x.as_ref().expect("input saved when recording"), |g, x| g * x.cosh()),
         saves_input = true, saves_output = false
     );
     float_unary!(
         /// Hyperbolic cosine.
         cosh, "CoshBackward", |x| num_traits::Float::cosh(x), TRANSCENDENTAL_PAR_MIN,
-        |g, x, _y| fused_t!(g, x.as_ref().unwrap(), |g, x| g * x.sinh()),
+        |g, x, _y| fused_t!(g, x.as_ref().expect("input saved when recording"), |g, x| g * x.sinh()),
         saves_input = true, saves_output = false
     );
 
