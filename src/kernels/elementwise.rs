@@ -2,8 +2,8 @@
 //! Contiguous inputs (and the common broadcasts: a scalar, a trailing row) run as plain slice
 //! loops the compiler vectorises; anything else goes through ndarray's strided iteration.
 
-use super::strided::{contiguous_slice, view};
-use super::{ELEMENTWISE_PAR_MIN, fill_new, simd};
+use super::strided::{contiguous_slice, view, view_mut};
+use super::{CHUNK, ELEMENTWISE_PAR_MIN, fill_new, get_num_threads, parallel_for, pool, simd};
 use crate::shape::Layout;
 use ndarray::{ArrayViewMutD, IxDyn, Zip};
 
@@ -103,6 +103,54 @@ where
         .and(&vb)
         .for_each(|o, &x, &y| *o = f(x, y));
     out
+}
+
+/// `dst[i] = f(dst[i], src[i])` in place, over a contiguous `dst` of shape `shape` and a `src`
+/// that broadcasts to it: the optimizer update `p -= lr * g` without a temporary and a copy.
+pub fn update<T, B>(
+    dst: &mut [T],
+    shape: &[usize],
+    src: &[B],
+    ls: &Layout,
+    f: impl Fn(T, B) -> T + Sync + Send,
+) where
+    T: Copy + Send + Sync,
+    B: Copy + Send + Sync,
+{
+    let n = dst.len();
+    let full = ls.shape.as_slice() == shape;
+    if let (Some(s), true) = (contiguous_slice(src, ls), full) {
+        return for_chunks(dst, |d, start| {
+            simd::update(d, &s[start..start + d.len()], &f)
+        });
+    }
+    if ls.numel() == 1 && n > 0 {
+        let y = src[ls.offset];
+        return for_chunks(dst, |d, _| simd::map_inplace(d, &|x| f(x, y)));
+    }
+    let Some(bs) = ls.broadcast_to(shape) else {
+        unreachable!("update called with a source that does not broadcast to {shape:?}");
+    };
+    let dl = Layout::contiguous(shape);
+    Zip::from(&mut view_mut(dst, &dl))
+        .and(&view(src, &bs))
+        .for_each(|d, &y| *d = f(*d, y));
+}
+
+/// Runs `body(chunk, start)` over `dst`, split across the pool when it is large.
+fn for_chunks<T: Send>(dst: &mut [T], body: impl Fn(&mut [T], usize) + Sync + Send) {
+    let n = dst.len();
+    if parallel_for(n, ELEMENTWISE_PAR_MIN) {
+        use rayon::prelude::*;
+        let chunk = n.div_ceil(get_num_threads() * 4).max(CHUNK);
+        pool().install(|| {
+            dst.par_chunks_mut(chunk)
+                .enumerate()
+                .for_each(|(i, c)| body(c, i * chunk))
+        });
+    } else {
+        body(dst, 0);
+    }
 }
 
 /// Whether `small` (after dropping leading 1s) is the trailing part of `shape`.

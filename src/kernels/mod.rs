@@ -11,6 +11,7 @@ pub mod math;
 pub mod matmul;
 pub mod reduce;
 pub mod simd;
+pub mod stream;
 pub mod strided;
 pub mod ternary;
 
@@ -95,6 +96,14 @@ pub fn fill_new<T: Copy + Send + Sync>(
     fill: impl Fn(&mut [MaybeUninit<T>], usize) + Sync + Send,
 ) -> Vec<T> {
     let mut v: Vec<T> = alloc::vec_with_capacity(n);
+    // Results bigger than the cache skip reading their destination lines (see `stream`).
+    let streamed = |c: &mut [MaybeUninit<T>], s: usize| stream::fill_streaming(c, s, &fill);
+    let fill: &(dyn Fn(&mut [MaybeUninit<T>], usize) + Sync + Send) =
+        if n.saturating_mul(std::mem::size_of::<T>()) >= stream::STREAM_MIN_BYTES {
+            &streamed
+        } else {
+            &fill
+        };
     {
         let spare = &mut v.spare_capacity_mut()[..n];
         if parallel_for(n, par_min) {

@@ -109,6 +109,20 @@ mod body {
         }
     }
 
+    #[inline(always)]
+    pub fn map_inplace<T: Copy, F: Fn(T) -> T>(dst: &mut [T], f: &F) {
+        for d in dst.iter_mut() {
+            *d = f(*d);
+        }
+    }
+
+    #[inline(always)]
+    pub fn update<T: Copy, B: Copy, F: Fn(T, B) -> T>(dst: &mut [T], src: &[B], f: &F) {
+        for (d, &y) in dst.iter_mut().zip(src) {
+            *d = f(*d, y);
+        }
+    }
+
     /// `out[i] = f(full[i], row[(start + i) % row.len()])`, walked row by row so the inner
     /// loop is a plain slice zip.
     #[inline(always)]
@@ -146,6 +160,16 @@ dispatched! {
 dispatched! {
     /// `out[i] = f(a[i], b[i])`.
     fn zip<A, B, O, F>(out: &mut [MaybeUninit<O>], a: &[A], b: &[B], f: &F) where A: Copy, B: Copy, F: Fn(A, B) -> O
+}
+
+dispatched! {
+    /// `dst[i] = f(dst[i])`, in place.
+    fn map_inplace<T, F>(dst: &mut [T], f: &F) where T: Copy, F: Fn(T) -> T
+}
+
+dispatched! {
+    /// `dst[i] = f(dst[i], src[i])`, in place.
+    fn update<T, B, F>(dst: &mut [T], src: &[B], f: &F) where T: Copy, B: Copy, F: Fn(T, B) -> T
 }
 
 dispatched! {

@@ -7,15 +7,19 @@
 //! op's input there), and the view becomes a view of that new base. Other views of the base
 //! notice the version change and regenerate their history the same way when next used.
 
+use super::binary::{BinaryOp, binary, result_type};
 use super::gather::{Idx, view_positions};
 use super::{grads, record};
 use crate::autograd::grad_mode::GradMode;
 use crate::autograd::node::{BackwardFn, Node};
 use crate::dtype::{DType, Scalar};
 use crate::error::{Error, Result};
+use crate::kernels::elementwise;
 use crate::kernels::strided::{view, view_mut};
+use crate::shape::broadcast_shapes;
 use crate::tensor::Tensor;
-use crate::with_dtype;
+use crate::{with_dtype, with_float};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 impl Tensor {
@@ -90,8 +94,16 @@ impl Tensor {
         with_dtype!(self.dtype(), T => {
             let from = src.storage().read();
             let mut to = self.storage().write();
-            let mut dst = view_mut(T::slice_mut(&mut to), self.layout());
-            dst.assign(&view(T::slice(&from), src.layout()));
+            let (dl, sl) = (self.layout(), src.layout());
+            if dl.is_contiguous() && sl.is_contiguous() {
+                // The common case (an optimizer's `p -= lr * g`): one plain copy.
+                let n = dl.numel();
+                T::slice_mut(&mut to)[dl.offset..dl.offset + n]
+                    .copy_from_slice(&T::slice(&from)[sl.offset..sl.offset + n]);
+            } else {
+                let mut dst = view_mut(T::slice_mut(&mut to), dl);
+                dst.assign(&view(T::slice(&from), sl));
+            }
         });
         self.storage().bump_version();
         Ok(())
@@ -208,16 +220,63 @@ impl Tensor {
     }
 
     pub fn add_(&self, other: &Tensor) -> Result<&Tensor> {
-        self.update_with("add_", other, |a, b| a.add(b))
+        self.arith_("add_", BinaryOp::Add, other)
     }
     pub fn sub_(&self, other: &Tensor) -> Result<&Tensor> {
-        self.update_with("sub_", other, |a, b| a.sub(b))
+        self.arith_("sub_", BinaryOp::Sub, other)
     }
     pub fn mul_(&self, other: &Tensor) -> Result<&Tensor> {
-        self.update_with("mul_", other, |a, b| a.mul(b))
+        self.arith_("mul_", BinaryOp::Mul, other)
     }
     pub fn div_(&self, other: &Tensor) -> Result<&Tensor> {
-        self.update_with("div_", other, |a, b| a.div(b))
+        self.arith_("div_", BinaryOp::Div, other)
+    }
+
+    fn arith_(&self, op: &'static str, kind: BinaryOp, other: &Tensor) -> Result<&Tensor> {
+        if self.arith_in_place(op, kind, other)? {
+            return Ok(self);
+        }
+        self.update_with(op, other, |a, b| binary(kind, a, b))
+    }
+
+    /// `self op= other` computed straight into this tensor's storage: the path of an
+    /// optimizer's `p -= lr * g` under no_grad, with no temporary and no copy back. Only for a
+    /// contiguous float tensor that nothing records, an operand that broadcasts to it without
+    /// changing its dtype, and no shared storage; returns false to take the general path.
+    fn arith_in_place(&self, op: &'static str, kind: BinaryOp, other: &Tensor) -> Result<bool> {
+        let dtype = self.dtype();
+        let fits = dtype.is_float()
+            && self.layout().is_contiguous()
+            && result_type(self, other) == dtype
+            && !other.shares_storage_with(self)
+            && broadcast_shapes(op, self.shape(), other.shape())
+                .ok()
+                .as_deref()
+                == Some(self.shape());
+        if !fits || self.check_inplace(op, &[other])? {
+            return Ok(false);
+        }
+        let other = if other.dtype() == dtype {
+            Cow::Borrowed(other)
+        } else {
+            Cow::Owned(other.to_dtype(dtype)?)
+        };
+        with_float!(dtype, T => {
+            let src = other.storage().read();
+            let mut to = self.storage().write();
+            let l = self.layout();
+            let dst = &mut T::slice_mut(&mut to)[l.offset..l.offset + l.numel()];
+            let (s, ls, shape) = (T::slice(&src), other.layout(), self.shape());
+            match kind {
+                BinaryOp::Add => elementwise::update(dst, shape, s, ls, |x: T, y: T| x + y),
+                BinaryOp::Sub => elementwise::update(dst, shape, s, ls, |x: T, y: T| x - y),
+                BinaryOp::Mul => elementwise::update(dst, shape, s, ls, |x: T, y: T| x * y),
+                BinaryOp::Div => elementwise::update(dst, shape, s, ls, |x: T, y: T| x / y),
+                _ => unreachable!("arith_ is only called with the four arithmetic ops"),
+            }
+        }, _ => unreachable!("checked to be a float dtype"));
+        self.storage().bump_version();
+        Ok(true)
     }
 
     pub fn add_scalar_(&self, s: impl Into<Scalar>) -> Result<&Tensor> {

@@ -83,3 +83,77 @@ def test_exp_float64_and_gradient_unchanged():
     np.testing.assert_allclose(y.detach().numpy(), np.exp(x), rtol=1e-15)
     y.sum().backward()
     np.testing.assert_allclose(t.grad.numpy(), np.exp(x), rtol=1e-15)
+
+
+# Results of at least 8 MiB are written with streaming stores through a staging block.
+STREAMED = (1 << 21) + 5
+
+
+@pytest.mark.parametrize("offset", [0, 1, 3])
+def test_streamed_results_match_numpy(offset):
+    rng = np.random.default_rng(offset)
+    a = rng.standard_normal(STREAMED + offset).astype(np.float32)
+    b = rng.standard_normal(STREAMED + offset).astype(np.float32)
+    # Sliced inputs start off the 64-byte grid; the results are fresh buffers of odd length.
+    ta, tb = fg.tensor(a)[offset:], fg.tensor(b)[offset:]
+    an, bn = a[offset:], b[offset:]
+    np.testing.assert_array_equal((ta * tb + tb).numpy(), an * bn + bn)
+    np.testing.assert_array_equal(ta.relu().numpy(), np.maximum(an, 0))
+    np.testing.assert_array_equal((ta > tb).numpy(), an > bn)
+    d = fg.tensor(a.astype(np.float64))
+    np.testing.assert_array_equal((d * 2.0).numpy(), a.astype(np.float64) * 2.0)
+    m = fg.tensor(a[: 4096 * 512].reshape(512, 4096))
+    v = fg.tensor(b[:4096])
+    np.testing.assert_array_equal((m + v).numpy(), a[: 4096 * 512].reshape(512, 4096) + b[:4096])
+
+
+@pytest.mark.parametrize("n", [7, BIG + 3])
+def test_inplace_arithmetic_under_no_grad_updates_storage_directly(n):
+    rng = np.random.default_rng(n)
+    p_np = rng.standard_normal(n).astype(np.float32)
+    g_np = rng.standard_normal(n).astype(np.float32)
+    p = fg.tensor(p_np.copy()).requires_grad_(True)
+    g = fg.tensor(g_np)
+    alias = p.detach()  # shares storage: must see the update
+    v0 = p._version
+    with fg.no_grad():
+        p -= 0.1 * g
+        p *= 2.0
+        p += fg.tensor(1.5)  # a 0-d tensor operand
+        p /= g
+    want = ((p_np - np.float32(0.1) * g_np) * np.float32(2.0) + np.float32(1.5)) / g_np
+    np.testing.assert_allclose(p.detach().numpy(), want, rtol=1e-6)
+    np.testing.assert_array_equal(alias.numpy(), p.detach().numpy())
+    assert p._version == v0 + 4
+    assert p.requires_grad and p.is_leaf and p.grad_fn is None
+
+
+def test_inplace_arithmetic_broadcasts_casts_and_refuses_what_it_must():
+    m = fg.zeros(3, 4, dtype=fg.float64)
+    with fg.no_grad():
+        m += fg.tensor([1.0, 2.0, 3.0, 4.0])  # float32 row into float64 rows
+        m *= fg.tensor([[1], [2], [3]])  # int64 column
+    np.testing.assert_array_equal(m.numpy(), np.array([[1, 2, 3, 4]]) * np.array([[1], [2], [3]]))
+    # A contiguous slice with an offset into its storage.
+    base = fg.arange(10.0)
+    tail = base[4:]
+    tail -= fg.ones(6)
+    np.testing.assert_array_equal(base.numpy(), np.r_[np.arange(4.0), np.arange(4.0, 10.0) - 1])
+    # Aliasing operands and non-contiguous targets still give the right answer.
+    x = fg.arange(6.0).reshape(2, 3)
+    x += x.flip(1)
+    np.testing.assert_array_equal(x.numpy(), np.array([[2.0, 2, 2], [8, 8, 8]]))
+    t = fg.arange(6.0).reshape(2, 3).t()
+    t *= fg.tensor([1.0, 10.0])
+    np.testing.assert_array_equal(t.numpy(), np.arange(6.0).reshape(2, 3).T * [1.0, 10.0])
+    # A result that would widen the tensor, or a shape that does not fit, is refused.
+    i = fg.ones(3, dtype=fg.int64)
+    with pytest.raises(fg.DTypeError):
+        i += fg.tensor(0.5)
+    with pytest.raises(fg.ShapeError):
+        f = fg.ones(3)
+        f += fg.ones(2, 3)
+    # A leaf that requires grad is refused while recording.
+    w = fg.ones(3, requires_grad=True)
+    with pytest.raises(fg.AutogradError):
+        w -= fg.ones(3)
