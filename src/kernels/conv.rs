@@ -4,7 +4,7 @@
 //! interpolation are all sums of per-axis taps). Every plane is independent, so planes are
 //! split across threads when the work is large.
 
-use super::{parallel_for, pool};
+use super::{for_each_chunk, get_num_threads, parallel_for};
 
 /// Work (elements written) above which planes run in parallel.
 const PLANES_PAR_MIN: usize = 1 << 15;
@@ -55,11 +55,13 @@ fn for_planes<T: Send>(out: &mut [T], per_plane: usize, f: impl Fn(usize, &mut [
         return;
     }
     if parallel_for(out.len(), PLANES_PAR_MIN) {
-        use rayon::prelude::*;
-        pool().install(|| {
-            out.par_chunks_mut(per_plane)
-                .enumerate()
-                .for_each(|(p, c)| f(p, c))
+        // A few planes per task: one claim per plane would cost more than a small plane.
+        let planes = out.len() / per_plane;
+        let per_task = planes.div_ceil(get_num_threads() * 8).max(1);
+        for_each_chunk(out, per_task * per_plane, |c, start| {
+            for (i, plane) in c.chunks_mut(per_plane).enumerate() {
+                f(start / per_plane + i, plane)
+            }
         });
     } else {
         out.chunks_mut(per_plane)

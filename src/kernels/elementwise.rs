@@ -3,7 +3,9 @@
 //! loops the compiler vectorises; anything else goes through ndarray's strided iteration.
 
 use super::strided::{contiguous_slice, view, view_mut};
-use super::{CHUNK, ELEMENTWISE_PAR_MIN, fill_new, get_num_threads, parallel_for, pool, simd};
+use super::{
+    CHUNK, ELEMENTWISE_PAR_MIN, fill_new, for_each_chunk, get_num_threads, parallel_for, simd,
+};
 use crate::shape::Layout;
 use ndarray::{ArrayViewMutD, IxDyn, Zip};
 
@@ -141,13 +143,8 @@ pub fn update<T, B>(
 fn for_chunks<T: Send>(dst: &mut [T], body: impl Fn(&mut [T], usize) + Sync + Send) {
     let n = dst.len();
     if parallel_for(n, ELEMENTWISE_PAR_MIN) {
-        use rayon::prelude::*;
         let chunk = n.div_ceil(get_num_threads() * 4).max(CHUNK);
-        pool().install(|| {
-            dst.par_chunks_mut(chunk)
-                .enumerate()
-                .for_each(|(i, c)| body(c, i * chunk))
-        });
+        for_each_chunk(dst, chunk, body);
     } else {
         body(dst, 0);
     }

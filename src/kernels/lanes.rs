@@ -3,7 +3,7 @@
 //! the input); results come back row-major with the dim resized to `k`.
 
 use super::reduce::{Lane, REDUCE_PAR_MIN};
-use super::{parallel_for, pool};
+use super::{for_each_chunk, get_num_threads, parallel_for};
 use crate::shape::Layout;
 
 /// Offsets of the first element of every lane along `dim`, row-major over the other dims.
@@ -31,11 +31,11 @@ fn run_lanes<R: Copy + Default + Send + Sync>(
         return buf;
     }
     if parallel_for(n_lanes * work_per_lane.max(1), REDUCE_PAR_MIN) && n_lanes > 1 {
-        use rayon::prelude::*;
-        pool().install(|| {
-            buf.par_chunks_mut(k)
-                .enumerate()
-                .for_each(|(i, dst)| f(i, dst))
+        let per_task = n_lanes.div_ceil(get_num_threads() * 8).max(1);
+        for_each_chunk(&mut buf, per_task * k, |c, start| {
+            for (i, dst) in c.chunks_mut(k).enumerate() {
+                f(start / k + i, dst)
+            }
         });
     } else {
         for (i, dst) in buf.chunks_mut(k).enumerate() {

@@ -1,11 +1,13 @@
 //! Matrix products on the `gemm` crate: transposed operands are read through their strides
 //! (no copies), batches run in parallel when each product is small.
 
-use super::{get_num_threads, pool};
+use super::{SharedMut, for_each_chunk, get_num_threads, run_tasks};
 use gemm::Parallelism;
 
 /// Multiply-adds below which one product stays on the calling thread.
 const GEMM_PAR_MIN: usize = 1 << 18;
+/// A block narrower than this (rows or columns) wastes the micro-kernel; split less.
+const SPLIT_MIN_SIDE: usize = 32;
 
 /// One matrix operand: element (i, j) is at `offset + i * rs + j * cs`.
 #[derive(Clone, Copy, Debug)]
@@ -73,27 +75,23 @@ pub fn matmul<T: GemmElement>(
         && threads > 1
         && batch * work >= GEMM_PAR_MIN
     {
-        use rayon::prelude::*;
-        pool().install(|| {
-            out.par_chunks_mut(m * n)
-                .enumerate()
-                .for_each(|(i, dst)| one(dst, i, Parallelism::None))
+        let per_task = batch.div_ceil(threads * 4).max(1);
+        for_each_chunk(&mut out, per_task * m * n, |c, start| {
+            for (i, dst) in c.chunks_mut(m * n).enumerate() {
+                one(dst, start / (m * n) + i, Parallelism::None)
+            }
         });
     } else {
-        let par = if cfg!(feature = "parallel") && threads > 1 && work >= GEMM_PAR_MIN {
-            Parallelism::Rayon(threads)
-        } else {
-            Parallelism::None
-        };
-        let run = |out: &mut Vec<T>| {
-            for (i, dst) in out.chunks_mut(m * n).enumerate() {
-                one(dst, i, par);
-            }
-        };
-        if matches!(par, Parallelism::None) {
-            run(&mut out)
-        } else {
-            pool().install(|| run(&mut out))
+        for (i, dst) in out.chunks_mut(m * n).enumerate() {
+            let a_ref = MatRef {
+                offset: a_mat.offset + a_batch[i],
+                ..a_mat
+            };
+            let b_ref = MatRef {
+                offset: b_mat.offset + b_batch[i],
+                ..b_mat
+            };
+            product(dst, a, a_ref, b, b_ref, m, k, n, false);
         }
     }
     out
@@ -133,18 +131,83 @@ pub fn addmm<T: GemmElement>(
     if m == 0 || n == 0 || k == 0 {
         return out;
     }
-    let threads = get_num_threads();
-    let par = if cfg!(feature = "parallel") && threads > 1 && m * n * k >= GEMM_PAR_MIN {
-        Parallelism::Rayon(threads)
-    } else {
-        Parallelism::None
-    };
-    if matches!(par, Parallelism::None) {
-        gemm_into(&mut out, a, a_mat, b, b_mat, m, k, n, true, par);
-    } else {
-        pool().install(|| gemm_into(&mut out, a, a_mat, b, b_mat, m, k, n, true, par));
-    }
+    product(&mut out, a, a_mat, b, b_mat, m, k, n, true);
     out
+}
+
+/// One product into row-major `dst` (`[m, n]`), on as many threads as its size is worth: one
+/// block of rows (or columns) per thread, each a single-threaded GEMM. The gemm crate's own
+/// threading hands the product to a sleeping pool and shares packed panels between threads;
+/// at n = 128 that ran at half the one-thread speed, and it was no faster at any size we
+/// measured (docs/benchmarks.md).
+#[allow(clippy::too_many_arguments)]
+fn product<T: GemmElement>(
+    dst: &mut [T],
+    a: &[T],
+    am: MatRef,
+    b: &[T],
+    bm: MatRef,
+    m: usize,
+    k: usize,
+    n: usize,
+    accumulate: bool,
+) {
+    let threads = get_num_threads();
+    let work = m * n * k;
+    if !cfg!(feature = "parallel") || threads < 2 || work < GEMM_PAR_MIN {
+        return gemm_into(dst, a, am, b, bm, m, k, n, accumulate, Parallelism::None);
+    }
+    if m >= n || m >= 2 * SPLIT_MIN_SIDE {
+        // Blocks of whole rows: disjoint slices of `dst`.
+        let rows = m.div_ceil(threads).max(SPLIT_MIN_SIDE.min(m));
+        for_each_chunk(&mut dst[..m * n], rows * n, |d, start| {
+            let a_rows = MatRef {
+                offset: am.offset + start / n * am.rs,
+                ..am
+            };
+            gemm_into(
+                d,
+                a,
+                a_rows,
+                b,
+                bm,
+                d.len() / n,
+                k,
+                n,
+                accumulate,
+                Parallelism::None,
+            )
+        });
+    } else {
+        // Few rows, many columns: blocks of columns, each written through dst's row stride.
+        let cols = n.div_ceil(threads).max(SPLIT_MIN_SIDE.min(n));
+        let base = SharedMut(dst.as_mut_ptr());
+        run_tasks(n.div_ceil(cols), |i| {
+            let c0 = i * cols;
+            let w = cols.min(n - c0);
+            let b_cols = MatRef {
+                offset: bm.offset + c0 * bm.cs,
+                ..bm
+            };
+            // SAFETY: blocks cover disjoint column ranges [c0, c0 + w) of the m x n output,
+            // so no two tasks write the same element; `dst` is borrowed for the whole call.
+            unsafe {
+                gemm_raw(
+                    base.at(c0),
+                    n,
+                    a,
+                    am,
+                    b,
+                    b_cols,
+                    m,
+                    k,
+                    w,
+                    accumulate,
+                    Parallelism::None,
+                )
+            }
+        });
+    }
 }
 
 /// `dst = a @ b` (or `dst += a @ b` with `accumulate`) for one product; `dst` is row-major `[m, n]`.
@@ -162,6 +225,32 @@ fn gemm_into<T: GemmElement>(
     par: Parallelism,
 ) {
     assert!(dst.len() >= m * n);
+    // SAFETY: `dst` holds m*n elements, written row-major with row stride n.
+    unsafe { gemm_raw(dst.as_mut_ptr(), n, a, am, b, bm, m, k, n, accumulate, par) }
+}
+
+/// The product into `m x n` elements at `dst` with row stride `ld` (column stride 1).
+///
+/// # Safety
+/// `dst` must be valid for writes of every element `i * ld + j` (i < m, j < n), and no one
+/// else may access those elements during the call.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_raw<T: GemmElement>(
+    dst: *mut T,
+    ld: usize,
+    a: &[T],
+    am: MatRef,
+    b: &[T],
+    bm: MatRef,
+    m: usize,
+    k: usize,
+    n: usize,
+    accumulate: bool,
+    par: Parallelism,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
     if k > 0 {
         assert!(
             am.offset + (m - 1) * am.rs + (k - 1) * am.cs < a.len(),
@@ -172,16 +261,16 @@ fn gemm_into<T: GemmElement>(
             "rhs outside its buffer"
         );
     }
-    // SAFETY: the asserts keep every element the product reads inside `a` and `b`, and `dst`
-    // holds m*n elements written row-major (row stride n, column stride 1).
+    // SAFETY: the asserts keep every element the product reads inside `a` and `b`; the
+    // caller guarantees the output elements.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst,
             1,
-            n as isize,
+            ld as isize,
             accumulate,
             a.as_ptr().add(am.offset),
             am.cs as isize,

@@ -1,6 +1,6 @@
 //! Numerical kernels: plain functions over slices and layouts, no autograd. Parallel work runs
-//! on one crate-owned rayon pool, and only above a size threshold, so small ops stay on the
-//! calling thread.
+//! on the crate's team of threads (`team`), the calling thread included, and only above a size
+//! threshold, so small ops stay on the calling thread.
 
 pub mod alloc;
 pub mod cast;
@@ -13,10 +13,10 @@ pub mod reduce;
 pub mod simd;
 pub mod stream;
 pub mod strided;
+pub mod team;
 pub mod ternary;
 
 use std::mem::MaybeUninit;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Elements below which an elementwise kernel stays on one thread: under this, waking a
@@ -25,7 +25,6 @@ pub const ELEMENTWISE_PAR_MIN: usize = 1 << 16;
 /// Work units (elements touched) per parallel chunk.
 pub const CHUNK: usize = 1 << 14;
 
-static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
 fn default_threads() -> usize {
@@ -58,34 +57,64 @@ pub fn set_num_threads(n: usize) {
     THREADS.store(n.max(1), Ordering::Relaxed);
 }
 
-/// The crate's pool, built on first use with one worker per core.
-pub fn pool() -> &'static rayon::ThreadPool {
-    POOL.get_or_init(|| {
-        let n = default_threads().max(get_num_threads());
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .thread_name(|i| format!("ferrograd-{i}"))
-            .build()
-            .expect("building the kernel thread pool")
-    })
-}
-
 /// Whether work of `n` elements should be split across threads.
 #[inline]
 pub fn parallel_for(n: usize, min: usize) -> bool {
     cfg!(feature = "parallel") && n >= min && get_num_threads() > 1
 }
 
-/// Runs `f` over `0..n_tasks` on the pool, at most `get_num_threads()` at once.
+/// Runs `f` over `0..n_tasks` on up to `get_num_threads()` threads, the calling thread
+/// included (see `team`).
 pub fn run_tasks(n_tasks: usize, f: impl Fn(usize) + Sync + Send) {
-    use rayon::prelude::*;
-    let threads = get_num_threads();
-    pool().install(|| {
-        (0..n_tasks)
-            .into_par_iter()
-            .with_min_len(n_tasks.div_ceil(threads).max(1))
-            .for_each(&f)
+    let threads = if cfg!(feature = "parallel") {
+        get_num_threads().min(n_tasks)
+    } else {
+        1
+    };
+    team::run(n_tasks, threads, &f);
+}
+
+/// Threads the machine's kernels may use at most (the team's size).
+fn max_threads() -> usize {
+    default_threads().max(get_num_threads())
+}
+
+/// Runs `f(chunk, start)` over consecutive chunks of `data` (the last one shorter), in
+/// parallel through [`run_tasks`].
+pub fn for_each_chunk<T: Send>(
+    data: &mut [T],
+    chunk: usize,
+    f: impl Fn(&mut [T], usize) + Sync + Send,
+) {
+    let n = data.len();
+    let chunk = chunk.max(1);
+    let base = SharedMut(data.as_mut_ptr());
+    run_tasks(n.div_ceil(chunk), |i| {
+        let start = i * chunk;
+        let len = chunk.min(n - start);
+        // SAFETY: task i alone gets elements [start, start + len) of `data`, which is
+        // borrowed mutably for the whole call; the ranges of different tasks are disjoint.
+        let part = unsafe { std::slice::from_raw_parts_mut(base.at(start), len) };
+        f(part, start)
     });
+}
+
+/// A pointer to a buffer that parallel tasks write at disjoint elements.
+pub(crate) struct SharedMut<T>(pub(crate) *mut T);
+impl<T> Clone for SharedMut<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SharedMut<T> {}
+// SAFETY: only used by tasks that write disjoint elements (see each use).
+unsafe impl<T> Send for SharedMut<T> {}
+unsafe impl<T> Sync for SharedMut<T> {}
+impl<T> SharedMut<T> {
+    /// The element `offset` places in; callers keep it inside the buffer.
+    pub(crate) fn at(self, offset: usize) -> *mut T {
+        self.0.wrapping_add(offset)
+    }
 }
 
 /// Allocates `n` elements and fills them with `fill(chunk, start)`, in parallel chunks when
@@ -107,15 +136,8 @@ pub fn fill_new<T: Copy + Send + Sync>(
     {
         let spare = &mut v.spare_capacity_mut()[..n];
         if parallel_for(n, par_min) {
-            use rayon::prelude::*;
-            let threads = get_num_threads();
-            let chunk = n.div_ceil(threads * 4).max(CHUNK);
-            pool().install(|| {
-                spare
-                    .par_chunks_mut(chunk)
-                    .enumerate()
-                    .for_each(|(i, c)| fill(c, i * chunk))
-            });
+            let chunk = n.div_ceil(get_num_threads() * 4).max(CHUNK);
+            for_each_chunk(spare, chunk, fill);
         } else {
             fill(spare, 0);
         }

@@ -1,7 +1,7 @@
 //! Reductions over any set of dims, and per-lane maps along one dim (argmax, softmax rows).
 
 use super::strided::{contiguous_slice, for_each_offset};
-use super::{fill_new, parallel_for, pool};
+use super::{fill_new, for_each_chunk, parallel_for};
 use crate::shape::Layout;
 
 /// Work (elements read) below which a reduction stays on one thread.
@@ -133,12 +133,15 @@ fn fold_slice<T: Copy + Send + Sync, A: Copy + Send + Sync>(
     const BLOCK: usize = 4096;
     let fold_block = |c: &[T]| c.iter().fold(init, |a, &x| fold(a, x));
     if parallel_for(s.len(), REDUCE_PAR_MIN * 4) {
-        use rayon::prelude::*;
-        pool().install(|| {
-            s.par_chunks(BLOCK * 16)
-                .map(|c| c.chunks(BLOCK).map(fold_block).fold(init, combine))
-                .reduce(|| init, combine)
-        })
+        // Partial results per group of blocks, combined in order (the same grouping on any
+        // number of threads, so results do not depend on the thread count).
+        const GROUP: usize = BLOCK * 16;
+        let mut partials = vec![init; s.len().div_ceil(GROUP)];
+        for_each_chunk(&mut partials, 1, |p, g| {
+            let c = &s[g * GROUP..s.len().min((g + 1) * GROUP)];
+            p[0] = c.chunks(BLOCK).map(fold_block).fold(init, combine);
+        });
+        partials.into_iter().fold(init, combine)
     } else {
         s.chunks(BLOCK).map(fold_block).fold(init, combine)
     }

@@ -5,6 +5,7 @@
 
 use crate::dtype::FloatElement;
 use crate::error::{Error, Result};
+use crate::kernels::SharedMut;
 use crate::tensor::Tensor;
 use crate::with_float;
 
@@ -24,30 +25,33 @@ fn chunked<T: FloatElement>(
         k(p, g, states);
         return;
     }
-    use rayon::prelude::*;
     let chunk = n
         .div_ceil(crate::kernels::get_num_threads() * 4)
         .max(crate::kernels::CHUNK);
-    let mut state_chunks: Vec<std::slice::ChunksMut<'_, T>> =
-        states.iter_mut().map(|s| s.chunks_mut(chunk)).collect();
-    let tasks: Vec<(&mut [T], &[T], Vec<&mut [T]>)> = p
-        .chunks_mut(chunk)
-        .zip(g.chunks(chunk))
-        .map(|(pc, gc)| {
-            (
-                pc,
-                gc,
-                state_chunks
-                    .iter_mut()
-                    .map(|it| it.next().expect("same length"))
-                    .collect(),
-            )
-        })
+    assert!(
+        states.iter().all(|s| s.len() == n),
+        "optimizer state buffers match the parameter"
+    );
+    let p_at = SharedMut(p.as_mut_ptr());
+    let states_at: Vec<SharedMut<T>> = states
+        .iter_mut()
+        .map(|s| SharedMut(s.as_mut_ptr()))
         .collect();
-    crate::kernels::pool().install(|| {
-        tasks
-            .into_par_iter()
-            .for_each(|(pc, gc, mut sc)| k(pc, gc, &mut sc))
+    crate::kernels::run_tasks(n.div_ceil(chunk), |i| {
+        let start = i * chunk;
+        let len = chunk.min(n - start);
+        // SAFETY: task i alone touches elements [start, start + len) of the parameter and of
+        // each state buffer (all n long, borrowed mutably for the whole call).
+        let (pc, mut sc) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(p_at.at(start), len),
+                states_at
+                    .iter()
+                    .map(|s| std::slice::from_raw_parts_mut(s.at(start), len))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        k(pc, &g[start..start + len], &mut sc)
     });
 }
 

@@ -157,3 +157,27 @@ def test_inplace_arithmetic_broadcasts_casts_and_refuses_what_it_must():
     w = fg.ones(3, requires_grad=True)
     with pytest.raises(fg.AutogradError):
         w -= fg.ones(3)
+
+
+@pytest.mark.parametrize(
+    "m,k,n",
+    [
+        (128, 128, 128),  # split into row blocks
+        (16, 300, 2000),  # few rows: split into column blocks written through the row stride
+        (33, 70, 150),  # uneven blocks
+        (600, 600, 600),  # large: the GEMM's own threading
+    ],
+)
+def test_matmul_and_linear_match_numpy_whichever_way_the_product_is_split(m, k, n):
+    rng = np.random.default_rng(m * n)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    w = rng.standard_normal((n, k)).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    got = (fg.tensor(a) @ fg.tensor(w).t()).numpy()
+    np.testing.assert_allclose(got, a @ w.T, rtol=1e-4, atol=1e-3)
+    lin = fg.nn.functional.linear(fg.tensor(a), fg.tensor(w), fg.tensor(bias)).numpy()
+    np.testing.assert_allclose(lin, a @ w.T + bias, rtol=1e-4, atol=1e-3)
+    # The transposed product reads its operand through strides; the gradient path uses it.
+    ta = fg.tensor(a).requires_grad_(True)
+    (ta @ fg.tensor(w).t()).sum().backward()
+    np.testing.assert_allclose(ta.grad.numpy(), np.broadcast_to(w.sum(0), (m, k)), rtol=1e-4, atol=1e-3)

@@ -37,25 +37,15 @@ pub(crate) fn map_rows<T: FloatElement>(
     if n > 0 {
         let spare = &mut out.spare_capacity_mut()[..total];
         let rows_per_task = (ROWS_PAR_MIN / n).max(1);
-        let run = |(i, o): (usize, &mut [std::mem::MaybeUninit<T>])| {
-            let start = i * rows_per_task * n;
+        let run = |o: &mut [std::mem::MaybeUninit<T>], start: usize| {
             for (r, row_out) in o.chunks_mut(n).enumerate() {
                 f(&data[start + r * n..start + (r + 1) * n], row_out);
             }
         };
         if crate::kernels::parallel_for(total, ROWS_PAR_MIN * 2) {
-            use rayon::prelude::*;
-            crate::kernels::pool().install(|| {
-                spare
-                    .par_chunks_mut(rows_per_task * n)
-                    .enumerate()
-                    .for_each(run)
-            });
+            crate::kernels::for_each_chunk(spare, rows_per_task * n, run);
         } else {
-            spare
-                .chunks_mut(rows_per_task * n)
-                .enumerate()
-                .for_each(run);
+            run(spare, 0);
         }
     }
     // SAFETY: every row of `out` was written by `f` above (rows tile 0..total exactly).
