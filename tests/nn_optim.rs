@@ -914,3 +914,273 @@ fn a_small_cnn_learns_bar_orientation_with_sgd() {
         .unwrap();
     assert!(acc > 0.8, "held-out accuracy {acc}");
 }
+
+// ----- every optimizer option through the Rust optimizers, against hand-written updates -----
+
+const W0: [f64; 3] = [0.5, -1.0, 2.0];
+const STEPS: usize = 5;
+
+fn grad_at(t: usize) -> [f64; 3] {
+    let t = t as f64;
+    [0.3 * t - 0.5, 1.0 - 0.2 * t, 0.7 + 0.1 * t * t]
+}
+
+/// Final weights after `STEPS` steps of `opt` (built over one parameter starting at W0).
+fn run_rust(make: impl FnOnce(Vec<Tensor>) -> Box<dyn Optimizer>) -> Vec<f64> {
+    let p = param(&W0);
+    let mut opt = make(vec![p.clone()]);
+    for t in 0..STEPS {
+        p.set_grad(Some(Tensor::from_slice(&grad_at(t), &[3]).unwrap()))
+            .unwrap();
+        opt.step().unwrap();
+    }
+    values(&p)
+}
+
+fn sgd_ref(c: &SgdConfig) -> Vec<f64> {
+    let (mut w, mut buf) = (W0, [0.0; 3]);
+    for t in 0..STEPS {
+        let g = grad_at(t);
+        for i in 0..3 {
+            let mut d = if c.maximize { -g[i] } else { g[i] };
+            d += c.weight_decay * w[i];
+            if c.momentum != 0.0 {
+                buf[i] = if t == 0 {
+                    d
+                } else {
+                    c.momentum * buf[i] + (1.0 - c.dampening) * d
+                };
+                d = if c.nesterov {
+                    d + c.momentum * buf[i]
+                } else {
+                    buf[i]
+                };
+            }
+            w[i] -= c.lr * d;
+        }
+    }
+    w.to_vec()
+}
+
+fn adam_ref(c: &AdamConfig) -> Vec<f64> {
+    let (mut w, mut m, mut v, mut vmax) = (W0, [0.0; 3], [0.0; 3], [0.0f64; 3]);
+    let (b1, b2) = c.betas;
+    for t in 0..STEPS {
+        let g = grad_at(t);
+        let n = (t + 1) as i32;
+        for i in 0..3 {
+            let mut d = if c.maximize { -g[i] } else { g[i] };
+            if c.decoupled {
+                w[i] *= 1.0 - c.lr * c.weight_decay;
+            } else {
+                d += c.weight_decay * w[i];
+            }
+            m[i] = b1 * m[i] + (1.0 - b1) * d;
+            v[i] = b2 * v[i] + (1.0 - b2) * d * d;
+            vmax[i] = vmax[i].max(v[i]);
+            let vhat = if c.amsgrad { vmax[i] } else { v[i] };
+            let denom = vhat.sqrt() / (1.0 - b2.powi(n)).sqrt() + c.eps;
+            w[i] -= c.lr / (1.0 - b1.powi(n)) * m[i] / denom;
+        }
+    }
+    w.to_vec()
+}
+
+fn rmsprop_ref(c: &RmspropConfig) -> Vec<f64> {
+    let (mut w, mut sq, mut ga, mut buf) = (W0, [0.0; 3], [0.0; 3], [0.0; 3]);
+    for t in 0..STEPS {
+        let g = grad_at(t);
+        for i in 0..3 {
+            let mut d = if c.maximize { -g[i] } else { g[i] };
+            d += c.weight_decay * w[i];
+            sq[i] = c.alpha * sq[i] + (1.0 - c.alpha) * d * d;
+            let avg = if c.centered {
+                ga[i] = c.alpha * ga[i] + (1.0 - c.alpha) * d;
+                (sq[i] - ga[i] * ga[i]).sqrt()
+            } else {
+                sq[i].sqrt()
+            } + c.eps;
+            if c.momentum > 0.0 {
+                buf[i] = c.momentum * buf[i] + d / avg;
+                w[i] -= c.lr * buf[i];
+            } else {
+                w[i] -= c.lr * d / avg;
+            }
+        }
+    }
+    w.to_vec()
+}
+
+fn adagrad_ref(c: &AdagradConfig) -> Vec<f64> {
+    let (mut w, mut s) = (W0, [c.initial_accumulator_value; 3]);
+    for t in 0..STEPS {
+        let g = grad_at(t);
+        let clr = c.lr / (1.0 + t as f64 * c.lr_decay);
+        for i in 0..3 {
+            let mut d = if c.maximize { -g[i] } else { g[i] };
+            d += c.weight_decay * w[i];
+            s[i] += d * d;
+            w[i] -= clr * d / (s[i].sqrt() + c.eps);
+        }
+    }
+    w.to_vec()
+}
+
+#[test]
+fn every_optimizer_option_matches_its_hand_computed_update() {
+    let sgd = [
+        SgdConfig {
+            lr: 0.1,
+            weight_decay: 0.2,
+            ..Default::default()
+        },
+        SgdConfig {
+            lr: 0.05,
+            momentum: 0.5,
+            dampening: 0.3,
+            ..Default::default()
+        },
+        SgdConfig {
+            lr: 0.05,
+            momentum: 0.8,
+            nesterov: true,
+            weight_decay: 0.1,
+            maximize: true,
+            ..Default::default()
+        },
+    ];
+    for c in sgd {
+        let got = run_rust(|ps| Box::new(Sgd::new(ps, c).unwrap()));
+        close_tol(&got, &sgd_ref(&c), 1e-12);
+    }
+    let adam = [
+        AdamConfig {
+            lr: 0.01,
+            amsgrad: true,
+            maximize: true,
+            weight_decay: 0.05,
+            ..AdamConfig::adam()
+        },
+        AdamConfig {
+            lr: 0.02,
+            betas: (0.5, 0.6),
+            eps: 1e-4,
+            ..AdamConfig::adam()
+        },
+        AdamConfig {
+            lr: 0.01,
+            amsgrad: true,
+            weight_decay: 0.1,
+            ..AdamConfig::adamw()
+        },
+        AdamConfig {
+            lr: 0.01,
+            maximize: true,
+            ..AdamConfig::adamw()
+        },
+    ];
+    for c in adam {
+        let got = run_rust(|ps| Box::new(Adam::new(ps, c).unwrap()));
+        close_tol(&got, &adam_ref(&c), 1e-12);
+    }
+    let rms = [
+        RmspropConfig {
+            centered: true,
+            ..Default::default()
+        },
+        RmspropConfig {
+            momentum: 0.9,
+            alpha: 0.8,
+            ..Default::default()
+        },
+        RmspropConfig {
+            centered: true,
+            momentum: 0.5,
+            weight_decay: 0.1,
+            maximize: true,
+            eps: 1e-3,
+            ..Default::default()
+        },
+    ];
+    for c in rms {
+        let got = run_rust(|ps| Box::new(Rmsprop::new(ps, c).unwrap()));
+        close_tol(&got, &rmsprop_ref(&c), 1e-12);
+    }
+    let ada = [
+        AdagradConfig {
+            lr: 0.1,
+            lr_decay: 0.2,
+            weight_decay: 0.1,
+            initial_accumulator_value: 0.5,
+            ..Default::default()
+        },
+        AdagradConfig {
+            lr: 0.1,
+            eps: 1e-3,
+            maximize: true,
+            ..Default::default()
+        },
+    ];
+    for c in ada {
+        let got = run_rust(|ps| Box::new(Adagrad::new(ps, c).unwrap()));
+        close_tol(&got, &adagrad_ref(&c), 1e-12);
+    }
+}
+
+#[test]
+fn every_optimizer_checks_its_options() {
+    let bad_rms = [
+        RmspropConfig {
+            lr: -1.0,
+            ..Default::default()
+        },
+        RmspropConfig {
+            alpha: -0.1,
+            ..Default::default()
+        },
+        RmspropConfig {
+            momentum: -0.5,
+            ..Default::default()
+        },
+        RmspropConfig {
+            eps: f64::NAN,
+            ..Default::default()
+        },
+    ];
+    for c in bad_rms {
+        assert!(matches!(
+            Rmsprop::new(vec![param(&[1.0])], c),
+            Err(Error::Invalid { .. })
+        ));
+    }
+    let bad_ada = [
+        AdagradConfig {
+            lr_decay: -0.1,
+            ..Default::default()
+        },
+        AdagradConfig {
+            initial_accumulator_value: -1.0,
+            ..Default::default()
+        },
+        AdagradConfig {
+            weight_decay: -1.0,
+            ..Default::default()
+        },
+    ];
+    for c in bad_ada {
+        assert!(matches!(
+            Adagrad::new(vec![param(&[1.0])], c),
+            Err(Error::Invalid { .. })
+        ));
+    }
+    assert!(
+        Sgd::new(
+            vec![],
+            SgdConfig {
+                lr: -0.1,
+                ..Default::default()
+            }
+        )
+        .is_err()
+    );
+}
