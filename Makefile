@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "maturin>=1.14,<2" "numpy>=1.24" "pytest>=8" "pytest-timeout>=2.3" "hypothesis>=6.100" \
-		"safetensors>=0.4" "tqdm>=4.60" "scikit-learn>=1.3"
+		"safetensors>=0.4" "tqdm>=4.60" "scikit-learn>=1.3" "matplotlib>=3.7"
 	touch $(STAMP)
 
 # Builds a release wheel and installs it into the venv (rebuilt when sources change).

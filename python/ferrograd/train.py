@@ -60,21 +60,28 @@ class History:
         return f"History(epochs={len(self.epochs)}, keys={list(self.history)})"
 
     def plot(self, path=None):
-        """Draws the loss curves and each metric's curves (train and validation) with
-        matplotlib and saves them to ``path`` (a PNG, say). Needs the optional
-        ``matplotlib`` dependency (``pip install ferrograd[plot]``)."""
+        """Draws the loss curves and each metric's curves (train and validation), one panel
+        each, and saves them to ``path`` (a PNG, say). Without a path the figure is made with
+        pyplot and returned for the caller to show. Needs the optional ``matplotlib``
+        dependency (``pip install ferrograd[plot]``)."""
         try:
-            import matplotlib
-
-            matplotlib.use("Agg", force=False)
-            import matplotlib.pyplot as plt
+            from matplotlib.figure import Figure
         except ImportError as e:
             raise ImportError(
                 "History.plot needs matplotlib, which is not installed; install it with "
                 "`pip install matplotlib` (or the `ferrograd[plot]` extra)"
             ) from e
         names = [k for k in self.history if not k.startswith("val_") and k != "lr"]
-        fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.5), squeeze=False)
+        size = (5 * max(1, len(names)), 3.5)
+        if path is not None:
+            # A standalone Figure renders through Agg when saved: it works headless and
+            # leaves pyplot's backend and figure list (a notebook's, say) alone.
+            fig = Figure(figsize=size)
+            axes = fig.subplots(1, max(1, len(names)), squeeze=False)
+        else:
+            import matplotlib.pyplot as plt
+
+            fig, axes = plt.subplots(1, max(1, len(names)), figsize=size, squeeze=False)
         for ax, name in zip(axes[0], names):
             ax.plot(self.epochs, self.history[name], marker="o", label=f"train {name}")
             if f"val_{name}" in self.history:
@@ -86,7 +93,6 @@ class History:
         fig.tight_layout()
         if path is not None:
             fig.savefig(os.fspath(path), dpi=100)
-            plt.close(fig)
         return fig
 
 

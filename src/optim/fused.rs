@@ -287,6 +287,17 @@ impl Default for RmspropConfig {
     }
 }
 
+impl RmspropConfig {
+    /// PyTorch's argument checks.
+    pub fn validate(&self) -> Result<()> {
+        check_nonneg("RMSprop", "lr", self.lr)?;
+        check_nonneg("RMSprop", "epsilon", self.eps)?;
+        check_nonneg("RMSprop", "momentum", self.momentum)?;
+        check_nonneg("RMSprop", "weight_decay", self.weight_decay)?;
+        check_nonneg("RMSprop", "alpha", self.alpha)
+    }
+}
+
 /// One RMSprop step. `momentum_buffer` is required when momentum > 0 and `grad_avg` when
 /// centered.
 pub fn rmsprop_update(
@@ -368,6 +379,21 @@ impl Default for AdagradConfig {
             eps: 1e-10,
             maximize: false,
         }
+    }
+}
+
+impl AdagradConfig {
+    /// PyTorch's argument checks.
+    pub fn validate(&self) -> Result<()> {
+        check_nonneg("Adagrad", "lr", self.lr)?;
+        check_nonneg("Adagrad", "lr_decay", self.lr_decay)?;
+        check_nonneg("Adagrad", "weight_decay", self.weight_decay)?;
+        check_nonneg(
+            "Adagrad",
+            "initial_accumulator_value",
+            self.initial_accumulator_value,
+        )?;
+        check_nonneg("Adagrad", "epsilon", self.eps)
     }
 }
 

@@ -167,6 +167,7 @@ pub struct Rmsprop {
 
 impl Rmsprop {
     pub fn new(params: Vec<Tensor>, config: RmspropConfig) -> Result<Rmsprop> {
+        config.validate()?;
         let state = params.iter().map(|_| None).collect();
         Ok(Rmsprop {
             params,
@@ -226,6 +227,7 @@ pub struct Adagrad {
 
 impl Adagrad {
     pub fn new(params: Vec<Tensor>, config: AdagradConfig) -> Result<Adagrad> {
+        config.validate()?;
         let state = params
             .iter()
             .map(|p| {

@@ -118,6 +118,21 @@ CASES = [
     (optim.RMSprop, ref_rmsprop, dict(lr=0.01, alpha=0.9, maximize=True)),
     (optim.Adagrad, ref_adagrad, dict()),
     (optim.Adagrad, ref_adagrad, dict(lr=0.1, lr_decay=0.1, weight_decay=0.05, initial_accumulator_value=0.5)),
+    # each option on its own, and the combinations PyTorch treats specially
+    (optim.SGD, ref_sgd, dict(lr=0.1, weight_decay=0.2)),
+    (optim.SGD, ref_sgd, dict(lr=0.05, momentum=0.9, nesterov=True)),
+    (optim.SGD, ref_sgd, dict(lr=0.05, momentum=0.5, dampening=0.9)),
+    (optim.SGD, ref_sgd, dict(lr=0.05, momentum=0.7, nesterov=True, maximize=True, weight_decay=0.05)),
+    (optim.Adam, ref_adam, dict(lr=0.01, weight_decay=0.2)),
+    (optim.Adam, ref_adam, dict(lr=0.01, amsgrad=True)),
+    (optim.Adam, ref_adam, dict(lr=0.01, amsgrad=True, maximize=True, weight_decay=0.05)),
+    (optim.AdamW, lambda **kw: ref_adam(decoupled=True, **kw), dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    (optim.AdamW, lambda **kw: ref_adam(decoupled=True, **kw), dict(lr=0.02, weight_decay=0.0, betas=(0.5, 0.6))),
+    (optim.RMSprop, ref_rmsprop, dict(lr=0.01, centered=True)),
+    (optim.RMSprop, ref_rmsprop, dict(lr=0.01, momentum=0.8)),
+    (optim.RMSprop, ref_rmsprop, dict(lr=0.01, weight_decay=0.3, eps=1e-3)),
+    (optim.Adagrad, ref_adagrad, dict(lr=0.1, lr_decay=0.5)),
+    (optim.Adagrad, ref_adagrad, dict(lr=0.1, eps=1e-2, maximize=True)),
 ]
 
 
@@ -258,3 +273,126 @@ def test_trains_a_tiny_regression():
         loss.backward()
         opt.step()
     assert loss.item() < 1e-3
+
+
+def run_groups(cls, groups, defaults, grads_for):
+    """Steps one parameter per group (each starting at P0) and returns their trajectories."""
+    params = [nn.Parameter(fg.tensor(P0)) for _ in groups]
+    opt = cls([{"params": [p], **g} for p, g in zip(params, groups)], **defaults)
+    out = [[] for _ in groups]
+    for step in range(len(GRADS)):
+        for i, p in enumerate(params):
+            p.grad = fg.tensor(grads_for(i, step))
+        opt.step()
+        for i, p in enumerate(params):
+            out[i].append(p.detach().numpy().copy())
+    return opt, out
+
+
+GROUP_CASES = [
+    (optim.SGD, ref_sgd, dict(lr=0.1, momentum=0.5),
+     [dict(), dict(lr=0.02, momentum=0.9, nesterov=True), dict(dampening=0.4, weight_decay=0.1, maximize=True)]),
+    (optim.Adam, ref_adam, dict(lr=0.01),
+     [dict(amsgrad=True), dict(betas=(0.5, 0.9), weight_decay=0.2), dict(lr=0.05, maximize=True, eps=1e-4)]),
+    (optim.RMSprop, ref_rmsprop, dict(lr=0.01),
+     [dict(centered=True), dict(momentum=0.9, alpha=0.8), dict(centered=True, momentum=0.5, weight_decay=0.1)]),
+    (optim.Adagrad, ref_adagrad, dict(lr=0.1),
+     [dict(lr_decay=0.2), dict(initial_accumulator_value=1.0, weight_decay=0.1), dict(maximize=True)]),
+]
+
+
+@pytest.mark.parametrize("cls,ref,defaults,groups", GROUP_CASES, ids=[c[0].__name__ for c in GROUP_CASES])
+def test_each_param_group_follows_its_own_options(cls, ref, defaults, groups):
+    # Every group sees the same gradients, so each must match the reference run with the
+    # defaults overridden by that group's options, and nothing else.
+    opt, got = run_groups(cls, groups, defaults, lambda i, step: GRADS[step])
+    for i, g in enumerate(groups):
+        want = ref(**{**defaults, **g})
+        for step in range(len(GRADS)):
+            np.testing.assert_allclose(got[i][step], want[step], rtol=1e-12, atol=1e-12, err_msg=f"group {i} step {step}")
+        for k, v in {**defaults, **g}.items():
+            assert opt.param_groups[i][k] == v
+
+
+def test_add_param_group_steps_with_its_own_options_and_the_defaults():
+    a = nn.Parameter(fg.tensor(P0))
+    opt = optim.SGD([a], lr=0.1, momentum=0.9)
+    b = nn.Parameter(fg.tensor(P0))
+    opt.add_param_group({"params": [b], "lr": 0.05, "weight_decay": 0.1})
+    assert opt.param_groups[1]["momentum"] == 0.9 and opt.param_groups[1]["nesterov"] is False
+    for g in GRADS:
+        a.grad = fg.tensor(g)
+        b.grad = fg.tensor(g)
+        opt.step()
+    np.testing.assert_allclose(a.detach().numpy(), ref_sgd(lr=0.1, momentum=0.9)[-1], rtol=1e-12)
+    np.testing.assert_allclose(b.detach().numpy(), ref_sgd(lr=0.05, momentum=0.9, weight_decay=0.1)[-1], rtol=1e-12)
+    # The new group's options are validated like the constructor's.
+    with pytest.raises(ValueError, match="Invalid learning rate"):
+        opt.add_param_group({"params": [nn.Parameter(fg.ones(1))], "lr": -1.0})
+    with pytest.raises(TypeError):
+        opt.add_param_group([nn.Parameter(fg.ones(1))])
+
+
+STATE_CASES = [
+    (optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True), {"momentum_buffer"}),
+    (optim.Adam, dict(lr=0.01, weight_decay=0.1), {"step", "exp_avg", "exp_avg_sq"}),
+    (optim.AdamW, dict(lr=0.01, amsgrad=True), {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}),
+    (optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True), {"step", "square_avg", "momentum_buffer", "grad_avg"}),
+    (optim.Adagrad, dict(lr=0.1, lr_decay=0.3), {"step", "sum"}),
+]
+
+
+@pytest.mark.parametrize("cls,kw,keys", STATE_CASES, ids=[c[0].__name__ for c in STATE_CASES])
+def test_state_dict_round_trip_with_groups_continues_the_same_trajectory(cls, kw, keys, tmp_path):
+    def make():
+        ps = [nn.Parameter(fg.tensor(P0)), nn.Parameter(fg.tensor(P0[:2]))]
+        return ps, cls([{"params": [ps[0]]}, {"params": [ps[1]], "lr": kw["lr"] / 2}], **kw)
+
+    def step(ps, opt, g):
+        ps[0].grad = fg.tensor(g)
+        ps[1].grad = fg.tensor(g[:2] * 0.5)
+        opt.step()
+
+    ps1, o1 = make()
+    for g in GRADS[:3]:
+        step(ps1, o1, g)
+    sd = o1.state_dict()
+    assert [g["params"] for g in sd["param_groups"]] == [[0], [1]]
+    assert sd["param_groups"][1]["lr"] == kw["lr"] / 2
+    assert set(sd["state"]) == {0, 1} and set(sd["state"][0]) == keys
+    # through a file as well: fg.save/fg.load keep tensors and plain values
+    fg.save(sd, tmp_path / "opt.safetensors")
+    loaded = fg.load(tmp_path / "opt.safetensors")
+
+    ps2, o2 = make()
+    with fg.no_grad():
+        for a, b in zip(ps2, ps1):
+            a.copy_(b)
+    o2.load_state_dict(loaded)
+    assert o2.param_groups[1]["lr"] == kw["lr"] / 2
+    for g in GRADS[3:]:
+        step(ps1, o1, g)
+        step(ps2, o2, g)
+    for a, b in zip(ps1, ps2):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    # Loading copies the state: stepping the source does not move the loaded buffers.
+    ps3, o3 = make()
+    o3.load_state_dict(o1.state_dict())
+    key = sorted(keys - {"step"})[0]
+    before = o3.state[ps3[0]][key].clone()
+    step(ps1, o1, GRADS[0])
+    np.testing.assert_array_equal(o3.state[ps3[0]][key].numpy(), before.numpy())
+
+
+def test_load_state_dict_rejects_mismatched_groups_and_shapes():
+    p = nn.Parameter(fg.tensor(P0))
+    opt = optim.SGD([p], lr=0.1, momentum=0.9)
+    p.grad = fg.tensor(GRADS[0])
+    opt.step()
+    sd = opt.state_dict()
+    other = optim.SGD([nn.Parameter(fg.ones(2)), nn.Parameter(fg.ones(2))], lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="doesn't match the size"):
+        other.load_state_dict(sd)
+    small = optim.SGD([nn.Parameter(fg.ones(2))], lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="has shape"):
+        small.load_state_dict(sd)

@@ -140,18 +140,43 @@ def test_progress_bar_on_a_terminal(monkeypatch, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_history_plot(tmp_path):
+def test_history_plot_writes_a_png_with_loss_and_metric_curves(tmp_path):
+    # matplotlib is in the dev environment (the `plot` extra); without it this must fail.
+    import matplotlib.image
+    import matplotlib.pyplot as plt
+
     h = History()
-    h._add(1, {"loss": 1.0, "val_loss": 1.2, "accuracy": 0.5})
-    h._add(2, {"loss": 0.5, "val_loss": 0.7, "accuracy": 0.8})
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="needs matplotlib"):
-            h.plot(tmp_path / "c.png")
-        return
-    h.plot(tmp_path / "c.png")
-    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    h._add(1, {"loss": 1.0, "val_loss": 1.2, "accuracy": 0.5, "val_accuracy": 0.4, "lr": 0.1})
+    h._add(2, {"loss": 0.5, "val_loss": 0.7, "accuracy": 0.8, "val_accuracy": 0.7, "lr": 0.05})
+    h._add(3, {"loss": 0.3, "val_loss": 0.6, "accuracy": 0.9, "val_accuracy": 0.8, "lr": 0.01})
+    path = tmp_path / "curves.png"
+    open_figures = plt.get_fignums()
+    fig = h.plot(path)
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    assert plt.get_fignums() == open_figures  # saving leaves pyplot's figure list alone
+
+    # One panel per quantity (lr is not plotted), each with its train and val curves.
+    axes = fig.get_axes()
+    assert [ax.get_title() for ax in axes] == ["loss", "accuracy"]
+    for ax, name in zip(axes, ["loss", "accuracy"]):
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        assert set(lines) == {f"train {name}", f"val {name}"}
+        assert list(lines[f"train {name}"].get_xdata()) == [1, 2, 3]
+        assert list(lines[f"train {name}"].get_ydata()) == h[name]
+        assert list(lines[f"val {name}"].get_ydata()) == h[f"val_{name}"]
+        assert ax.get_xlabel() == "epoch"
+
+    # Read back, the image has the figure's size (2 panels of 5 x 3.5 inches at 100 dpi)
+    # and is not blank.
+    img = matplotlib.image.imread(path)
+    assert img.shape[:2] == (350, 1000)
+    assert img[..., :3].std() > 0.05
+
+    # Without a path the figure is returned open, for the caller to show or save.
+    fig2 = h.plot()
+    assert fig2.number in plt.get_fignums()
+    plt.close(fig2)
 
 
 def test_plot_without_matplotlib_gives_a_clear_message(monkeypatch, tmp_path):

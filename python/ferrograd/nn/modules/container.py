@@ -6,7 +6,7 @@ import operator
 from collections import OrderedDict
 
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _addindent
 
 __all__ = ["ModuleDict", "ModuleList", "ParameterList", "Sequential"]
 
@@ -75,6 +75,12 @@ class Sequential(Module):
             self.add_module(str(i), m)
         return self
 
+    def pop(self, idx):
+        """Removes and returns the module at ``idx`` (the rest are renumbered)."""
+        m = self[idx]
+        del self[idx]
+        return m
+
     def forward(self, input):
         for m in self:
             input = m(input)
@@ -128,6 +134,28 @@ class ModuleList(Module):
         self._modules.clear()
         for i, m in enumerate(mods):
             self.add_module(str(i), m)
+
+    def pop(self, idx):
+        """Removes and returns the module at ``idx`` (the rest are renumbered)."""
+        m = self[idx]
+        del self[idx]
+        return m
+
+    def __repr__(self):
+        # PyTorch compresses runs of identical entries: "(0-2): 3 x Linear(...)".
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return self._get_name() + "()"
+        runs = []  # [first index, last index, repr]
+        for i, r in enumerate(reprs):
+            if runs and runs[-1][2] == r:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        lines = [
+            _addindent(f"({a}): {r}" if a == b else f"({a}-{b}): {b - a + 1} x {r}", 2) for a, b, r in runs
+        ]
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):
@@ -213,6 +241,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
+        # The two leading spaces are PyTorch's: its repr indents these lines by four.
         return "\n".join(
-            f"({i}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]" for i, p in enumerate(self)
+            f"  ({i}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]" for i, p in enumerate(self)
         )

@@ -20,12 +20,15 @@ class RemovableHandle:
 
     _ids = itertools.count()
 
-    def __init__(self, hooks: dict):
+    def __init__(self, hooks: dict, extra: dict | None = None):
         self._hooks = hooks
+        self._extra = extra
         self.id = next(RemovableHandle._ids)
 
     def remove(self):
         self._hooks.pop(self.id, None)
+        if self._extra is not None:
+            self._extra.pop(self.id, None)
 
     def __enter__(self):
         return self
@@ -57,6 +60,9 @@ class Module:
         d["_modules"] = OrderedDict()
         d["_forward_pre_hooks"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
+        # ids of the hooks registered with_kwargs=True (they also see and return kwargs)
+        d["_forward_pre_hooks_with_kwargs"] = OrderedDict()
+        d["_forward_hooks_with_kwargs"] = OrderedDict()
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
@@ -351,7 +357,9 @@ class Module:
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        """Copies values from ``state_dict`` into this module's parameters and buffers.
+        """Copies values from ``state_dict`` into this module's parameters and buffers (with
+        ``assign=True`` the state dict's tensors replace them instead, keeping their dtype
+        and storage; parameters keep the module's requires_grad).
 
         Everything is checked before anything is written: with ``strict=True`` missing or
         unexpected keys raise, and any shape mismatch raises, leaving the module unchanged.
@@ -363,10 +371,11 @@ class Module:
         unexpected = [k for k in state_dict.keys() if k not in entries]
         errors = []
         if strict:
-            if unexpected:
-                errors.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+            # PyTorch's order: missing keys, then unexpected keys, then size mismatches.
             if missing:
                 errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
+            if unexpected:
+                errors.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
         plan = []
         for key, (m, kind, name) in entries.items():
             if key not in state_dict:
@@ -385,38 +394,67 @@ class Module:
                     f"the shape in current model is {_size(current.shape)}."
                 )
                 continue
-            plan.append((current, value))
+            plan.append((m, kind, name, current, value))
         if errors:
             raise RuntimeError(
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors)
             )
         with _core.no_grad():
-            for current, value in plan:
-                current.copy_(value)
+            for m, kind, name, current, value in plan:
+                if not assign:
+                    current.copy_(value)
+                elif kind == "_parameters":
+                    m._parameters[name] = Parameter(value.detach(), current.requires_grad)
+                else:
+                    m._buffers[name] = value
         return _IncompatibleKeys(missing, unexpected)
 
     # ----- calling -----
 
-    def register_forward_pre_hook(self, hook):
-        """``hook(module, args)`` runs before forward; it may return new args."""
-        h = RemovableHandle(self._forward_pre_hooks)
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False):
+        """``hook(module, args)`` runs before forward and may return new args (a tuple, or a
+        single value). With ``with_kwargs=True`` it is called as ``hook(module, args, kwargs)``
+        and may return ``(args, kwargs)``. ``prepend=True`` runs it before the hooks already
+        registered. Returns a handle whose ``remove()`` unregisters it."""
+        h = RemovableHandle(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs)
         self._forward_pre_hooks[h.id] = hook
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[h.id] = True
+        if prepend:
+            self._forward_pre_hooks.move_to_end(h.id, last=False)
         return h
 
-    def register_forward_hook(self, hook):
-        """``hook(module, args, output)`` runs after forward; it may return a new output."""
-        h = RemovableHandle(self._forward_hooks)
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False):
+        """``hook(module, args, output)`` runs after forward and may return a new output; with
+        ``with_kwargs=True`` it is called as ``hook(module, args, kwargs, output)``."""
+        h = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs)
         self._forward_hooks[h.id] = hook
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[h.id] = True
+        if prepend:
+            self._forward_hooks.move_to_end(h.id, last=False)
         return h
 
     def __call__(self, *args, **kwargs):
-        for hook in list(self._forward_pre_hooks.values()):
-            res = hook(self, args)
-            if res is not None:
-                args = res if isinstance(res, tuple) else (res,)
+        for hid, hook in list(self._forward_pre_hooks.items()):
+            if hid in self._forward_pre_hooks_with_kwargs:
+                res = hook(self, args, kwargs)
+                if res is not None:
+                    if not (isinstance(res, tuple) and len(res) == 2):
+                        raise RuntimeError(
+                            f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got {res}."
+                        )
+                    args, kwargs = res
+            else:
+                res = hook(self, args)
+                if res is not None:
+                    args = res if isinstance(res, tuple) else (res,)
         out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            res = hook(self, args, out)
+        for hid, hook in list(self._forward_hooks.items()):
+            if hid in self._forward_hooks_with_kwargs:
+                res = hook(self, args, kwargs, out)
+            else:
+                res = hook(self, args, out)
             if res is not None:
                 out = res
         return out
