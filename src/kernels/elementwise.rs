@@ -7,6 +7,7 @@ use super::{
     CHUNK, ELEMENTWISE_PAR_MIN, fill_new, for_each_chunk, get_num_threads, parallel_for, simd,
 };
 use crate::shape::Layout;
+use std::mem::MaybeUninit;
 use ndarray::{ArrayViewMutD, IxDyn, Zip};
 
 /// `f` applied to every element of `layout`, in row-major order.
@@ -20,11 +21,27 @@ where
     T: Copy + Send + Sync,
     U: Copy + Send + Sync,
 {
+    map_slices(data, layout, par_min, &f, |out, src| simd::map(out, src, &f))
+}
+
+/// `map` with a whole-slice kernel `fs` for contiguous data (a hand-vectorised loop), and `f`
+/// per element otherwise.
+pub fn map_slices<T, U>(
+    data: &[T],
+    layout: &Layout,
+    par_min: usize,
+    f: impl Fn(T) -> U,
+    fs: impl Fn(&mut [MaybeUninit<U>], &[T]) + Sync + Send,
+) -> Vec<U>
+where
+    T: Copy + Send + Sync,
+    U: Copy + Send + Sync,
+{
     let n = layout.numel();
     if let Some(src) = contiguous_slice(data, layout) {
         return fill_new(n, par_min, |out, start| {
             let len = out.len();
-            simd::map(out, &src[start..start + len], &f)
+            fs(out, &src[start..start + len])
         });
     }
     let v = view(data, layout);

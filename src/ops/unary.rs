@@ -51,14 +51,31 @@ pub(crate) fn as_float(t: &Tensor) -> Result<Tensor> {
     }
 }
 
+/// e^x of a float tensor; contiguous data goes through the whole-slice kernel.
+fn exp_forward(x: &Tensor) -> Tensor {
+    use crate::kernels::math::FastExp;
+    with_float!(x.dtype(), T => {
+        let buf = x.storage().read();
+        let out = elementwise::map_slices(
+            T::slice(&buf), x.layout(), TRANSCENDENTAL_PAR_MIN, T::fast_exp, T::exp_slice,
+        );
+        Tensor::from_buffer_vec(out, x.shape())
+    }, _ => unreachable!("as_float returned a float tensor"))
+}
+
 macro_rules! float_unary {
-    ($(#[$doc:meta])* $name:ident, $node:literal, |$x:ident| $fwd:expr, $par:expr,
+    ($(#[$doc:meta])* $name:ident, $node:literal, |$x:ident| $fwd:expr, $par:expr, $($rest:tt)*) => {
+        float_unary!(@op $(#[$doc])* $name, $node,
+            |x: &Tensor| with_float!(x.dtype(), T => map::<T, T>(x, $par, |$x: T| $fwd),
+                _ => unreachable!("as_float returned a float tensor")),
+            $($rest)*);
+    };
+    (@op $(#[$doc:meta])* $name:ident, $node:literal, $forward:expr,
      |$g:ident, $xs:ident, $ys:ident| $bwd:expr, saves_input = $si:expr, saves_output = $so:expr) => {
         $(#[$doc])*
         pub fn $name(&self) -> Result<Tensor> {
             let x = as_float(self)?;
-            let out = with_float!(x.dtype(), T => map::<T, T>(&x, $par, |$x: T| $fwd),
-                _ => unreachable!("as_float returned a float tensor"));
+            let out = ($forward)(&x);
             let saved_in = if $si && super::will_record(&[&x]) { Some(SavedTensor::new(&x)?) } else { None };
             let saved_out = if $so && super::will_record(&[&x]) { Some(SavedTensor::new(&out)?) } else { None };
             record(out, $node, &[&x], move |_| {
@@ -97,9 +114,9 @@ macro_rules! fused_t {
 }
 
 impl Tensor {
-    float_unary!(
+    float_unary!(@op
         /// e^x.
-        exp, "ExpBackward", |x| crate::kernels::math::FastExp::fast_exp(x), TRANSCENDENTAL_PAR_MIN,
+        exp, "ExpBackward", exp_forward,
         |g, _x, y| fused_t!(g, y.as_ref().expect("output saved when recording"), |g, y| g * y),
         saves_input = false, saves_output = true
     );
