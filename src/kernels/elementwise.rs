@@ -7,8 +7,8 @@ use super::{
     CHUNK, ELEMENTWISE_PAR_MIN, fill_new, for_each_chunk, get_num_threads, parallel_for, simd,
 };
 use crate::shape::Layout;
-use std::mem::MaybeUninit;
 use ndarray::{ArrayViewMutD, IxDyn, Zip};
+use std::mem::MaybeUninit;
 
 /// `f` applied to every element of `layout`, in row-major order.
 pub fn map<T, U>(
@@ -21,7 +21,9 @@ where
     T: Copy + Send + Sync,
     U: Copy + Send + Sync,
 {
-    map_slices(data, layout, par_min, &f, |out, src| simd::map(out, src, &f))
+    map_slices(data, layout, par_min, &f, |out, src| {
+        simd::map(out, src, &f)
+    })
 }
 
 /// `map` with a whole-slice kernel `fs` for contiguous data (a hand-vectorised loop), and `f`

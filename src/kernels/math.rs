@@ -104,7 +104,10 @@ mod avx512 {
     fn exp16(x: __m512) -> __m512 {
         // `max`/`min` return their second operand when either is NaN, so NaN flows through
         // the clamp (and every step after it) unchanged.
-        let x = _mm512_min_ps(_mm512_set1_ps(89.0), _mm512_max_ps(_mm512_set1_ps(-104.0), x));
+        let x = _mm512_min_ps(
+            _mm512_set1_ps(89.0),
+            _mm512_max_ps(_mm512_set1_ps(-104.0), x),
+        );
         let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
             _mm512_mul_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E)),
         );
@@ -114,7 +117,10 @@ mod avx512 {
         for c in [1.398_2e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5] {
             p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
         }
-        let y = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0));
+        let y = _mm512_add_ps(
+            _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r),
+            _mm512_set1_ps(1.0),
+        );
         _mm512_scalef_ps(y, n)
     }
 }
@@ -155,7 +161,14 @@ mod tests {
     fn slice_kernel_matches_the_reference_at_every_length() {
         let xs: Vec<f32> = (0..4000)
             .map(|i| -104.0 + i as f32 * 0.0483)
-            .chain([f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -100.0, 88.72, 89.5])
+            .chain([
+                f32::NAN,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                -100.0,
+                88.72,
+                89.5,
+            ])
             .collect();
         for len in [0usize, 1, 15, 16, 17, xs.len()] {
             let src = &xs[xs.len() - len..];

@@ -157,7 +157,10 @@ fn product<T: GemmElement>(
     if !cfg!(feature = "parallel") || threads < 2 || work < GEMM_PAR_MIN {
         return gemm_into(dst, a, am, b, bm, m, k, n, accumulate, Parallelism::None);
     }
-    if m >= n || m >= 2 * SPLIT_MIN_SIDE {
+    // Split the longer side of the output: each thread then packs only its share of the
+    // operand along that side (a whole 2048x2048 weight packed by both threads, read
+    // transposed, slowed Linear at batch 256).
+    if m >= n {
         // Blocks of whole rows: disjoint slices of `dst`.
         let rows = m.div_ceil(threads).max(SPLIT_MIN_SIDE.min(m));
         for_each_chunk(&mut dst[..m * n], rows * n, |d, start| {
@@ -179,7 +182,7 @@ fn product<T: GemmElement>(
             )
         });
     } else {
-        // Few rows, many columns: blocks of columns, each written through dst's row stride.
+        // Blocks of columns, each written through dst's row stride.
         let cols = n.div_ceil(threads).max(SPLIT_MIN_SIDE.min(n));
         let base = SharedMut(dst.as_mut_ptr());
         run_tasks(n.div_ceil(cols), |i| {
