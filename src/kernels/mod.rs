@@ -12,6 +12,7 @@ pub mod matmul;
 pub mod reduce;
 pub mod simd;
 pub mod strided;
+pub mod svd;
 pub mod ternary;
 
 use std::mem::MaybeUninit;
