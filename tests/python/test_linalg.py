@@ -415,3 +415,10 @@ def test_spectral_and_nuclear_norm_gradcheck(ord_):
     assert gradcheck(lambda a: fg.linalg.norm(a.t(), ord_), (t(_distinct(4, 2, seed=12), requires_grad=True),))
     b = t(np.stack([_distinct(3, 3, seed=13), _distinct(3, 3, seed=14)]), requires_grad=True)
     assert gradcheck(lambda a: fg.linalg.matrix_norm(a, ord_, dim=(-1, -2), keepdim=True), (b,))
+
+
+def test_matmul_method_and_function_forms_gradcheck():
+    a, b = rand_leaf(2, 3, 4, seed=21), rand_leaf(4, 5, seed=22)
+    assert gradcheck(lambda x, y: x.matmul(y), (a, b))  # broadcast batch
+    assert gradcheck(lambda x, y: fg.matmul(x.transpose(-1, -2), y.t()), (rand_leaf(2, 4, 3, seed=23), rand_leaf(5, 4, seed=24)))
+    assert gradcheck(lambda x, y: fg.matmul(x[:, ::2], y), (rand_leaf(3, 8, seed=25), rand_leaf(4, seed=26)))

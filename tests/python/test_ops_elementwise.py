@@ -188,6 +188,28 @@ def test_piecewise_constant_ops_have_zero_gradient(name):
     assert x.grad.tolist() == [0.0, 0.0, 0.0]
 
 
+@pytest.mark.parametrize("name", ["floor", "ceil", "round", "trunc", "sign"])
+def test_piecewise_constant_ops_gradcheck(name):
+    # Away from the jumps the finite differences are 0 too; transposed and step-sliced inputs.
+    x = fg.tensor(np.array([[0.3, 1.7, -2.2, 3.4], [-0.6, 2.25, -1.3, 0.8]]), dtype=fg.float64, requires_grad=True)
+    fn = getattr(fg, name)
+    assert gradcheck(lambda a: fn(a), (x,))
+    assert gradcheck(lambda a: getattr(a.t(), name)() * a.t(), (x,))
+    assert gradcheck(lambda a: fn(a[:, ::2]), (x,))
+
+
+@pytest.mark.parametrize("mode", ["floor", "trunc"])
+def test_div_with_rounding_mode_gradcheck(mode):
+    # The quotient is rounded: piecewise constant, so both gradients are zero (as in PyTorch).
+    a = fg.tensor(np.array([[2.3, -4.6, 7.1], [5.5, -0.7, 3.3]]), dtype=fg.float64, requires_grad=True)
+    b = fg.tensor(np.array([1.3, 2.2, -1.6]), dtype=fg.float64, requires_grad=True)
+    assert gradcheck(lambda x, y: x.div(y, rounding_mode=mode), (a, b))  # broadcast
+    assert gradcheck(lambda x, y: fg.div(x.t(), y[:, None], rounding_mode=mode), (a, b))
+    out = a.div(b, rounding_mode=mode)
+    out.sum().backward()
+    assert a.grad.abs().sum().item() == 0.0 and b.grad.abs().sum().item() == 0.0
+
+
 def test_frac_gradient_is_one_and_int_frac_errors():
     x = fg.tensor([0.3, 1.7, -2.2], requires_grad=True)
     x.frac().sum().backward()

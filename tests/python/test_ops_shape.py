@@ -415,3 +415,21 @@ def test_zero_d_transpose_is_a_view_with_gradient():
     v.mul_(4.0)
     y.backward()
     assert x.grad.item() == 4.0
+
+
+
+@pytest.mark.parametrize(
+    "fn,shapes",
+    [
+        (lambda x: x.view_as(fg.zeros(6, 2)), [(3, 4)]),
+        (lambda x: x.t().contiguous().view_as(fg.zeros(12)), [(3, 4)]),
+        (lambda x, y: x.expand_as(y) * y, [(3, 1), (3, 4)]),
+        (lambda x: x[:, ::2].clone() * 2.0, [(3, 4)]),
+        (lambda x: x.t().clone(), [(3, 4)]),
+        (lambda x, y: fg.concat([x.t(), y], -1), [(2, 3), (3, 2)]),
+        (lambda x, y: fg.concat((x, y.expand(2, 3)), dim=0), [(2, 3), (1, 3)]),
+    ],
+)
+def test_view_as_expand_as_clone_concat_gradcheck(fn, shapes):
+    arrays = [arr(*s, seed=i) for i, s in enumerate(shapes)]
+    assert gradcheck(fn, *arrays)
