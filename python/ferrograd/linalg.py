@@ -2,18 +2,44 @@
 
 ``vector_norm`` reduces over ``dim`` (every dim when ``None``) with ``ord`` in
 {2 (default), 1, inf, -inf, 0, any real}. ``matrix_norm`` reduces the two dims ``dim``
-(default ``(-2, -1)``) with ``ord`` in {"fro" (default), inf, -inf, 1, -1}; the spectral (2, -2)
-and nuclear ("nuc") norms need an SVD and are not provided. ``norm`` picks between them as
-``torch.linalg.norm`` does.
+(default ``(-2, -1)``) with ``ord`` in {"fro" (default), "nuc", inf, -inf, 1, -1, 2, -2}; the
+nuclear and spectral (2, -2) norms go through ``svdvals``. ``norm`` picks between them as
+``torch.linalg.norm`` does. ``svd`` and ``svdvals`` decompose the last two dims (batched over
+the others) with a one-sided Jacobi SVD computed in float64.
 """
 
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
-from ._core import DTypeError, FerrogradError, ShapeError, Tensor
+from ._core import DTypeError, FerrogradError, ShapeError, Tensor, _linalg_svd, _linalg_svdvals
 
-__all__ = ["matrix_norm", "norm", "vector_norm"]
+__all__ = ["matrix_norm", "norm", "svd", "svdvals", "vector_norm"]
+
+#: The result of ``svd``: ``U``, ``S`` (descending) and ``Vh``, as ``torch.linalg.svd`` returns.
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+
+
+def svd(A, full_matrices=True, *, driver=None):
+    """``A = U @ diag(S) @ Vh`` over the last two dims (``torch.linalg.svd``). With
+    ``full_matrices=False`` U is ``[..., m, k]`` and Vh ``[..., k, n]`` (``k = min(m, n)``).
+    The signs of the singular vectors are arbitrary. Differentiable for distinct singular
+    values; the extra columns of the full form receive no gradient (as in PyTorch)."""
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg.svd(): argument 'A' must be a Tensor, not {type(A).__name__}")
+    if driver is not None:
+        raise FerrogradError("linalg.svd: driver is only supported on CUDA inputs")
+    return SVDResult(*_linalg_svd(A, bool(full_matrices)))
+
+
+def svdvals(A, *, driver=None):
+    """The singular values of each matrix in ``A`` (last two dims), descending."""
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg.svdvals(): argument 'A' must be a Tensor, not {type(A).__name__}")
+    if driver is not None:
+        raise FerrogradError("linalg.svdvals: driver is only supported on CUDA inputs")
+    return _linalg_svdvals(A)
 
 
 def _check(x, name):
@@ -51,15 +77,23 @@ def matrix_norm(x, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         raise FerrogradError(f"linalg.matrix_norm: dims must be different, got {dim}")
     if ord == "fro":
         return x.norm(2.0, (r, c), keepdim)
-    if ord == "nuc" or ord in (2, -2):
-        raise FerrogradError(f"linalg.matrix_norm: ord={ord!r} needs a singular value decomposition, which ferrograd does not provide")
+    if ord == "nuc" or (not isinstance(ord, str) and ord in (2, -2)):
+        # Singular values of the (r, c) matrices, moved last; then sum / max / min of them.
+        sv = svdvals(x.movedim((r, c), (-2, -1)))
+        out = sv.sum(-1) if ord == "nuc" else (sv.amax(-1) if ord == 2 else sv.amin(-1))
+        if keepdim:
+            for d in sorted((r, c)):
+                out = out.unsqueeze(d)
+        return out
+    if isinstance(ord, str):
+        raise FerrogradError(f"linalg.matrix_norm: unsupported ord {ord!r}; expected 'fro', 'nuc', inf, -inf, 1, -1, 2 or -2")
     if ord in (math.inf, -math.inf):
         # Largest (smallest) absolute row sum: sum over columns first.
         summed, other = c, r
     elif ord in (1, -1):
         summed, other = r, c
     else:
-        raise FerrogradError(f"linalg.matrix_norm: unsupported ord {ord!r}; expected 'fro', inf, -inf, 1 or -1")
+        raise FerrogradError(f"linalg.matrix_norm: unsupported ord {ord!r}; expected 'fro', 'nuc', inf, -inf, 1, -1, 2 or -2")
     s = x.abs().sum(summed, keepdim=True)
     out = s.amax(other, keepdim=True) if ord > 0 else s.amin(other, keepdim=True)
     return out if keepdim else out.squeeze((r, c))

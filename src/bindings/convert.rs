@@ -182,7 +182,29 @@ pub fn tensor_from_py(obj: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResult<
     };
     let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
     let itemsize: usize = arr.getattr("dtype")?.getattr("itemsize")?.extract()?;
+    if kind == "u" && itemsize == 8 && dtype != Some(DType::Bool) {
+        // uint64 values above int64's range would wrap silently in the cast below.
+        let too_big: bool = arr
+            .call_method1("__gt__", (i64::MAX,))?
+            .call_method0("any")?
+            .extract()?;
+        if too_big {
+            return Err(Error::invalid(
+                "tensor",
+                "a uint64 value does not fit in int64 (the widest integer dtype here)",
+            )
+            .into());
+        }
+    }
+    // Sequences: each element's own type decides (NumPy scalars and tensors keep their
+    // dtype, Python floats are float32), promoted across elements as PyTorch does.
+    let from_elements = if is_ndarray {
+        None
+    } else {
+        infer_sequence_dtype(obj)?
+    };
     let natural = match kind.as_str() {
+        _ if from_elements.is_some() => from_elements.expect("checked"),
         "f" if itemsize == 8 && is_ndarray => DType::F64,
         "f" => DType::F32,
         "i" | "u" => DType::I64,
@@ -212,6 +234,61 @@ pub fn tensor_from_py(obj: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResult<
         DType::I64 => array_to_tensor::<i64>(&arr),
         DType::Bool => array_to_tensor::<bool>(&arr),
     }
+}
+
+/// The dtype of a NumPy array or scalar (None for kinds a tensor cannot hold).
+fn numpy_dtype(obj: &Bound<'_, PyAny>) -> PyResult<Option<DType>> {
+    let d = obj.getattr("dtype")?;
+    let kind: String = d.getattr("kind")?.extract()?;
+    let itemsize: usize = d.getattr("itemsize")?.extract()?;
+    Ok(match kind.as_str() {
+        "f" if itemsize == 8 => Some(DType::F64),
+        "f" => Some(DType::F32),
+        "i" | "u" => Some(DType::I64),
+        "b" => Some(DType::Bool),
+        _ => None,
+    })
+}
+
+/// The promoted dtype of the leaves of a nested list/tuple, or None when some leaf has no
+/// dtype of its own (then NumPy's conversion reports the problem).
+fn infer_sequence_dtype(obj: &Bound<'_, PyAny>) -> PyResult<Option<DType>> {
+    fn walk(
+        obj: &Bound<'_, PyAny>,
+        np: &Bound<'_, PyModule>,
+        acc: &mut Option<DType>,
+    ) -> PyResult<bool> {
+        let leaf = if let Ok(t) = obj.cast::<PyTensor>() {
+            Some(t.get().inner.dtype())
+        } else if obj.is_instance(&np.getattr("ndarray")?)?
+            || obj.is_instance(&np.getattr("generic")?)?
+        {
+            match numpy_dtype(obj)? {
+                Some(d) => Some(d),
+                None => return Ok(false),
+            }
+        } else if obj.is_instance_of::<pyo3::types::PyList>()
+            || obj.is_instance_of::<pyo3::types::PyTuple>()
+        {
+            for item in obj.try_iter()? {
+                if !walk(&item?, np, acc)? {
+                    return Ok(false);
+                }
+            }
+            None
+        } else if let Some(s) = extract_scalar(obj) {
+            Some(s.default_dtype())
+        } else {
+            return Ok(false);
+        };
+        if let Some(d) = leaf {
+            *acc = Some(acc.map_or(d, |a| DType::promote(a, d)));
+        }
+        Ok(true)
+    }
+    let np = obj.py().import("numpy")?;
+    let mut acc = None;
+    Ok(if walk(obj, &np, &mut acc)? { acc } else { None })
 }
 
 fn unwrap_tensors(obj: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {

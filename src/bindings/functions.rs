@@ -29,6 +29,29 @@ pub fn tensor(
     finish(py, tensor_from_py(data, opt_dtype(dtype)?)?, requires_grad)
 }
 
+/// `torch.as_tensor`: a tensor is returned as is (or converted when `dtype` differs);
+/// anything else becomes a new tensor as with `tensor` (the data is always copied here, since
+/// tensors own Rust-side storage).
+#[pyfunction]
+#[pyo3(signature = (data, dtype = None, device = None))]
+pub fn as_tensor(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    check_device(device)?;
+    let dtype = opt_dtype(dtype)?;
+    if let Ok(t) = data.cast::<PyTensor>() {
+        let inner = &t.get().inner;
+        return match dtype {
+            Some(d) if d != inner.dtype() => PyTensor::wrap(py, inner.to_dtype(d)?),
+            _ => Ok(data.clone().unbind()),
+        };
+    }
+    PyTensor::wrap(py, tensor_from_py(data, dtype)?)
+}
+
 fn check_device(device: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
     if let Some(d) = device {
         if !d.is_none() && d.str()?.to_str()? != "cpu" {

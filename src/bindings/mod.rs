@@ -21,10 +21,10 @@ mod _core {
     use super::errors::{AutogradError, DTypeError, FerrogradError, ShapeError};
     #[pymodule_export]
     use super::functions::{
-        arange, backward, cross_entropy, dtype_of, empty, empty_like, eye, from_numpy, full,
-        full_like, get_num_threads, grad, initial_seed, linspace, manual_seed, memory_allocated,
-        memory_peak_allocated, memory_reset_peak, ones, ones_like, rand, rand_like, randint, randn,
-        randn_like, set_num_threads, tensor, zeros, zeros_like,
+        arange, as_tensor, backward, cross_entropy, dtype_of, empty, empty_like, eye, from_numpy,
+        full, full_like, get_num_threads, grad, initial_seed, linspace, manual_seed,
+        memory_allocated, memory_peak_allocated, memory_reset_peak, ones, ones_like, rand,
+        rand_like, randint, randn, randn_like, set_num_threads, tensor, zeros, zeros_like,
     };
     #[pymodule_export]
     use super::grad_mode::{

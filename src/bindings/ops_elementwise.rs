@@ -386,6 +386,9 @@ impl PyTensor {
         value: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
         let m = tensor_arg(mask, "masked_fill")?;
+        if let Ok(v) = value.cast::<PyTensor>() {
+            return wrap(py, self.inner.masked_fill_tensor(&m, &v.get().inner));
+        }
         let v = scalar_arg(value, "masked_fill", "value")?;
         wrap(py, self.inner.where_mask(&m, v))
     }
@@ -539,6 +542,10 @@ impl PyTensor {
         value: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
         let m = tensor_arg(mask, "masked_fill_")?;
+        if let Ok(v) = value.cast::<PyTensor>() {
+            slf.get().inner.masked_fill_tensor_(&m, &v.get().inner)?;
+            return Ok(slf.clone().into_any().unbind());
+        }
         let v = scalar_arg(value, "masked_fill_", "value")?;
         slf.get().inner.masked_fill_(&m, v)?;
         Ok(slf.clone().into_any().unbind())

@@ -88,11 +88,6 @@ fn norm_p(p: Option<&Bound<'_, PyAny>>) -> PyResult<f64> {
     if let Ok(s) = p.cast::<PyString>() {
         return match s.to_str()? {
             "fro" => Ok(2.0),
-            "nuc" => Err(Error::invalid(
-                "norm",
-                "the nuclear norm ('nuc') is not supported (it needs an SVD)",
-            )
-            .into()),
             other => Err(Error::invalid(
                 "norm",
                 format!("unknown norm type {other:?}; expected a number, inf, 'fro' or 'nuc'"),
@@ -267,6 +262,34 @@ impl PyTensor {
         dtype: Option<&Bound<'_, PyAny>>,
         axis: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        if let Some(nuc) = p.filter(|p| p.extract::<&str>().ok() == Some("nuc")) {
+            // The nuclear norm is a matrix norm: of the 2-D input, or over two given dims.
+            let given = opt_dims(dim, axis)?;
+            let whole = given.is_none();
+            let dims = given.unwrap_or_else(|| vec![-2, -1]);
+            if dims.len() != 2 || (whole && self.inner.ndim() != 2) {
+                return Err(Error::shape(
+                    "norm",
+                    format!(
+                        "the nuclear norm needs a 2-D input or two dims, got shape {:?} and dims {dims:?}",
+                        self.inner.shape()
+                    ),
+                )
+                .into());
+            }
+            let x = match opt_dtype(dtype)? {
+                Some(dt) => self.inner.to_dtype(dt)?,
+                None => self.inner.clone(),
+            };
+            let linalg = py.import("ferrograd.linalg")?;
+            let args = (
+                PyTensor::wrap(py, x)?,
+                nuc,
+                PyTuple::new(py, &dims)?,
+                keepdim,
+            );
+            return Ok(linalg.call_method1("matrix_norm", args)?.unbind());
+        }
         let p = norm_p(p)?;
         let dims = opt_dims(dim, axis)?;
         let t = match opt_dtype(dtype)? {
@@ -572,8 +595,38 @@ fn einsum(py: Python<'_>, equation: &str, operands: &Bound<'_, PyTuple>) -> PyRe
     )
 }
 
+/// `(U, S, Vh)` of `linalg.svd` (the Python side wraps them in a named tuple).
+#[pyfunction]
+#[pyo3(signature = (a, full_matrices = true))]
+fn _linalg_svd(
+    py: Python<'_>,
+    a: &Bound<'_, PyTensor>,
+    full_matrices: bool,
+) -> PyResult<Py<PyAny>> {
+    let t = &a.get().inner;
+    let (u, s, vh) = compute(py, t.numel(), || t.svd(full_matrices))?;
+    Ok(PyTuple::new(
+        py,
+        [
+            PyTensor::wrap(py, u)?,
+            PyTensor::wrap(py, s)?,
+            PyTensor::wrap(py, vh)?,
+        ],
+    )?
+    .into_any()
+    .unbind())
+}
+
+#[pyfunction]
+fn _linalg_svdvals(py: Python<'_>, a: &Bound<'_, PyTensor>) -> PyResult<Py<PyAny>> {
+    let t = &a.get().inner;
+    PyTensor::wrap(py, compute(py, t.numel(), || t.svdvals())?)
+}
+
 /// Adds this family's module-level functions to `ferrograd._core`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_linalg_svd, m)?)?;
+    m.add_function(wrap_pyfunction!(_linalg_svdvals, m)?)?;
     m.add_function(wrap_pyfunction!(var_mean, m)?)?;
     m.add_function(wrap_pyfunction!(std_mean, m)?)?;
     m.add_function(wrap_pyfunction!(einsum, m)?)?;

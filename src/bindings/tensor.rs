@@ -983,7 +983,7 @@ impl PyTensor {
     }
 
     fn expand_as(&self, py: Python<'_>, other: &Bound<'_, PyTensor>) -> PyResult<Py<PyAny>> {
-        PyTensor::wrap(py, self.inner.expand_to(other.get().inner.shape())?)
+        PyTensor::wrap(py, self.inner.expand_view(other.get().inner.shape())?)
     }
 
     #[pyo3(signature = (dim, start, length))]

@@ -13,6 +13,7 @@ pub mod reduce;
 pub mod simd;
 pub mod stream;
 pub mod strided;
+pub mod svd;
 pub mod team;
 pub mod ternary;
 

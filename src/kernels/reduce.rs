@@ -49,6 +49,11 @@ where
     let (kept, red) = split(layout, dims);
     let n_out = kept.numel();
     let n_red = red.numel();
+    // Empty reductions give `init` (sum 0, prod 1, all true); no element offset is read, and
+    // offsets of empty layouts may point past the end of the buffer.
+    if n_out == 0 || n_red == 0 {
+        return vec![init; n_out];
+    }
 
     // Whole contiguous tensor: chunked fold, chunks merged with `combine`.
     if n_out == 1 {
@@ -196,4 +201,30 @@ where
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reducing_an_empty_dim_gives_init_for_every_output() {
+        // [2, 0] summed over dim 1: two empty runs. This used to index past the empty buffer.
+        let l = Layout::contiguous(&[2, 0]);
+        let data: [f64; 0] = [];
+        assert_eq!(
+            reduce(&data, &l, &[1], 0.0, |a, x| a + x, |a, b| a + b),
+            vec![0.0, 0.0]
+        );
+        assert_eq!(
+            reduce(&data, &l, &[0], 1.0, |a, x| a * x, |a, b| a * b),
+            Vec::<f64>::new()
+        );
+        // Transposed: [0, 3] viewed as [3, 0].
+        let t = Layout::contiguous(&[0, 3]).transpose(0, 1);
+        assert_eq!(
+            reduce(&data, &t, &[1], 0i64, |a, _| a + 1, |a, b| a + b),
+            vec![0, 0, 0]
+        );
+    }
 }

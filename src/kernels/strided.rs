@@ -6,21 +6,36 @@ use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn, ShapeBuilder};
 
 /// A read-only ndarray view of `layout` into `data`.
 pub fn view<'a, T>(data: &'a [T], layout: &Layout) -> ArrayViewD<'a, T> {
-    let (start, end) = layout.span();
+    let (start, end) = if layout.numel() == 0 {
+        (0, 0)
+    } else {
+        layout.span()
+    };
     assert!(
         end <= data.len() && start <= end,
         "layout {layout:?} outside a buffer of {}",
         data.len()
     );
     let shape = IxDyn(&layout.shape).strides(IxDyn(&layout.strides));
+    // An empty view reads nothing: anchor it at the buffer start, since the offset of an empty
+    // slice (e.g. the part of a zero-size output after the last copied block) may lie past it.
+    let offset = if layout.numel() == 0 {
+        0
+    } else {
+        layout.offset
+    };
     // SAFETY: the span check above keeps every element inside `data`; strides are non-negative
     // and read-only views may alias (zero strides).
-    unsafe { ArrayViewD::from_shape_ptr(shape, data.as_ptr().add(layout.offset)) }
+    unsafe { ArrayViewD::from_shape_ptr(shape, data.as_ptr().add(offset)) }
 }
 
 /// A mutable view; `layout` must not alias (no zero strides over size > 1 dims).
 pub fn view_mut<'a, T>(data: &'a mut [T], layout: &Layout) -> ArrayViewMutD<'a, T> {
-    let (start, end) = layout.span();
+    let (start, end) = if layout.numel() == 0 {
+        (0, 0)
+    } else {
+        layout.span()
+    };
     assert!(
         end <= data.len() && start <= end,
         "layout {layout:?} outside a buffer of {}",
@@ -34,9 +49,14 @@ pub fn view_mut<'a, T>(data: &'a mut [T], layout: &Layout) -> ArrayViewMutD<'a, 
             .all(|(&n, &s)| n <= 1 || s > 0)
     );
     let shape = IxDyn(&layout.shape).strides(IxDyn(&layout.strides));
+    let offset = if layout.numel() == 0 {
+        0
+    } else {
+        layout.offset
+    };
     // SAFETY: in bounds (checked), non-aliasing (callers only pass layouts of real tensors
     // that were not expanded), and `data` is borrowed mutably for 'a.
-    unsafe { ArrayViewMutD::from_shape_ptr(shape, data.as_mut_ptr().add(layout.offset)) }
+    unsafe { ArrayViewMutD::from_shape_ptr(shape, data.as_mut_ptr().add(offset)) }
 }
 
 /// The contiguous run `layout` covers, if its elements are exactly `data[start..start+numel]`

@@ -136,6 +136,40 @@ impl Tensor {
             Ok(move |g: &Tensor, _: &[bool]| Ok(grads([Some(g.where_mask(&mask, 0.0)?)])))
         })
     }
+
+    /// `masked_fill` with a 0-d tensor `value`, which is differentiable: its gradient is the
+    /// sum of the incoming gradient over the filled positions (as in PyTorch).
+    pub fn masked_fill_tensor(&self, mask: &Tensor, value: &Tensor) -> Result<Tensor> {
+        if value.ndim() != 0 {
+            return Err(Error::invalid(
+                "masked_fill",
+                format!(
+                    "masked_fill only supports a 0-dimensional value tensor, but got tensor with {} dimension(s)",
+                    value.ndim()
+                ),
+            ));
+        }
+        let out = self.detach().where_mask(mask, value.item()?)?;
+        let mask = mask.detach();
+        let value_dtype = value.dtype();
+        record(out, "MaskedFillBackward", &[self, value], move |_| {
+            Ok(move |g: &Tensor, needs: &[bool]| {
+                let gs = if needs[0] {
+                    Some(g.where_mask(&mask, 0.0)?)
+                } else {
+                    None
+                };
+                let gv = if needs[1] {
+                    let zero = Tensor::scalar_of(Scalar::Float(0.0), g.dtype());
+                    let filled = Tensor::where_(&mask, g, &zero)?;
+                    Some(filled.sum()?.to_dtype(value_dtype)?)
+                } else {
+                    None
+                };
+                Ok(grads([gs, gv]))
+            })
+        })
+    }
 }
 
 // ----- bitwise ops, closeness tests, equality -----

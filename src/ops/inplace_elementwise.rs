@@ -51,4 +51,9 @@ impl Tensor {
         let v = value.into();
         self.update_with("masked_fill_", mask, move |a, m| a.where_mask(m, v))
     }
+
+    /// `masked_fill_` with a 0-d tensor value (recorded when the value requires grad).
+    pub fn masked_fill_tensor_(&self, mask: &Tensor, value: &Tensor) -> Result<&Tensor> {
+        self.update_with("masked_fill_", value, |a, v| a.masked_fill_tensor(mask, v))
+    }
 }

@@ -68,6 +68,11 @@ impl Tensor {
             let mut start = 0;
             for src in &inputs {
                 let len = src.shape()[d];
+                if src.numel() == 0 {
+                    lens.push((start, len));
+                    start += len;
+                    continue;
+                }
                 let mut target = out.layout().clone();
                 target.offset += start * target.strides[d];
                 target.shape[d] = len;

@@ -18,6 +18,7 @@ pub mod reduce;
 pub mod rounding;
 pub mod scan;
 pub mod sort;
+pub mod svd;
 pub mod unary;
 pub mod view;
 

@@ -161,15 +161,20 @@ impl Tensor {
         keepdim: bool,
         largest: bool,
     ) -> Result<(Tensor, Tensor)> {
-        let op = if largest { "max" } else { "min" };
-        if self.numel() == 0 {
-            return Err(Error::invalid(
-                op,
-                "cannot reduce an empty tensor along a dim",
-            ));
-        }
+        self.max_min_dim_op(if largest { "max" } else { "min" }, dim, keepdim, largest)
+    }
+
+    fn max_min_dim_op(
+        &self,
+        op: &'static str,
+        dim: isize,
+        keepdim: bool,
+        largest: bool,
+    ) -> Result<(Tensor, Tensor)> {
         let d = normalize_dim(op, dim, self.ndim())?;
         let red = if self.ndim() == 0 { vec![] } else { vec![d] };
+        // An empty reduced dim has no extreme; other empty tensors give empty results.
+        check_nonempty(op, self.shape(), &red)?;
         let shape = reduced_shape(self.shape(), &red, keepdim);
         let (values, indices) = with_dtype!(self.dtype(), T => {
             let buf = self.storage().read();
@@ -259,11 +264,20 @@ impl Tensor {
     }
 
     fn arg_extreme(&self, dim: Option<isize>, keepdim: bool, largest: bool) -> Result<Tensor> {
+        let op = if largest { "argmax" } else { "argmin" };
         let t = self.detach();
         match dim {
-            Some(d) => Ok(t.max_min_dim(d, keepdim, largest)?.1),
+            Some(d) => Ok(t.max_min_dim_op(op, d, keepdim, largest)?.1),
             None => {
-                let (_, i) = t.reshape(&[-1])?.max_min_dim(0, false, largest)?;
+                if self.numel() == 0 {
+                    return Err(Error::invalid(
+                        op,
+                        format!(
+                            "{op}(): Expected reduction dim to be specified for input.numel() == 0."
+                        ),
+                    ));
+                }
+                let (_, i) = t.reshape(&[-1])?.max_min_dim_op(op, 0, false, largest)?;
                 if keepdim {
                     i.reshape(&vec![1; self.ndim()])
                 } else {
@@ -621,6 +635,15 @@ impl Tensor {
         }
         if p == 1.0 {
             return self.abs()?.sum_dims(dims, keepdim);
+        }
+        if p.is_infinite() && red.iter().any(|&d| self.shape()[d] == 0) {
+            return Err(Error::Index {
+                op: "norm",
+                msg: format!(
+                    "cannot compute the {p} norm over an empty dim (input shape {:?}): the operation has no identity",
+                    self.shape()
+                ),
+            });
         }
         if p == f64::INFINITY {
             return self.abs()?.amax(dims, keepdim);

@@ -169,9 +169,17 @@ impl Tensor {
     /// The lower median of all elements (a 0-d tensor).
     pub fn median_all(&self) -> Result<Tensor> {
         if self.numel() == 0 {
+            // PyTorch returns NaN here; an integer tensor has no NaN to return.
+            // (Through sum, so the result keeps its history as PyTorch's does.)
+            if self.dtype().is_float() {
+                return self.sum()?.add_scalar(f64::NAN);
+            }
             return Err(Error::Index {
                 op: "median",
-                msg: "median() of an empty tensor".into(),
+                msg: format!(
+                    "median() of an empty {} tensor has no value (a float tensor gives NaN)",
+                    self.dtype()
+                ),
             });
         }
         Ok(self.reshape(&[-1])?.median_dim(0, false)?.0)
@@ -189,6 +197,19 @@ impl Tensor {
                         op: "unique",
                         msg: "unique(dim=...) needs a tensor with at least one dim".into(),
                     });
+                }
+                // PyTorch's rule for empty inputs: only the selected dim may be empty.
+                if self.numel() == 0 {
+                    let zeros = self.shape().iter().filter(|&&n| n == 0).count();
+                    if zeros > 1 || self.shape()[d] != 0 {
+                        return Err(Error::invalid(
+                            "unique",
+                            format!(
+                                "unique(dim={dim}) of a tensor of shape {:?}: only the selected dim may have size 0",
+                                self.shape()
+                            ),
+                        ));
+                    }
                 }
                 (self.detach().movedim_first(d)?, d)
             }

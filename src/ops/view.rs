@@ -18,6 +18,15 @@ impl Tensor {
         out
     }
 
+    /// A view with the same layout whose gradient passes straight through: what a layout op
+    /// that changes nothing (transpose or permute of a 0-d tensor) returns, keeping history.
+    pub(crate) fn alias(&self, node: &'static str) -> Result<Tensor> {
+        let out = self.view_with_layout(self.layout().clone());
+        record(out, node, &[self], move |_| {
+            Ok(move |g: &Tensor, _: &[bool]| Ok(grads([Some(g.clone())])))
+        })
+    }
+
     /// A row-major copy with its own storage and no history.
     pub fn contiguous_copy(&self) -> Result<Tensor> {
         Ok(crate::with_dtype!(self.dtype(), T => {
@@ -110,7 +119,7 @@ impl Tensor {
         let a = normalize_dim("transpose", d0, self.ndim())?;
         let b = normalize_dim("transpose", d1, self.ndim())?;
         if self.ndim() == 0 {
-            return Ok(self.view_with_layout(self.layout().clone()));
+            return self.alias("TransposeBackward");
         }
         let out = self.view_with_layout(self.layout().transpose(a, b));
         record(out, "TransposeBackward", &[self], move |_| {
@@ -150,7 +159,7 @@ impl Tensor {
             p.push(d);
         }
         if nd == 0 {
-            return Ok(self.view_with_layout(self.layout().clone()));
+            return self.alias("PermuteBackward");
         }
         let out = self.view_with_layout(self.layout().permute(&p));
         let mut inverse = vec![0isize; nd];
@@ -232,7 +241,16 @@ impl Tensor {
                 }
             })
             .collect();
-        self.expand_to(&target)
+        self.expand_view(&target)
+    }
+
+    /// `expand_to` for user calls: always a new view with history, also when the shape is
+    /// unchanged (`expand_to` then hands back the tensor itself, which internal callers want).
+    pub fn expand_view(&self, shape: &[usize]) -> Result<Tensor> {
+        if shape == self.shape() {
+            return self.alias("ExpandBackward");
+        }
+        self.expand_to(shape)
     }
 
     pub fn expand_to(&self, shape: &[usize]) -> Result<Tensor> {
@@ -410,7 +428,7 @@ impl Tensor {
             .map(|&d| normalize_dim("movedim", d, nd))
             .collect::<Result<_>>()?;
         if nd == 0 {
-            return Ok(self.view_with_layout(self.layout().clone()));
+            return self.alias("MovedimBackward");
         }
         let mut perm = vec![usize::MAX; nd];
         for (&a, &b) in s.iter().zip(&t) {
@@ -507,6 +525,10 @@ impl Tensor {
         }
         let d = normalize_dim("chunk", dim, self.ndim())?;
         let n = self.dim_size("chunk", d)?;
+        if n == 0 {
+            // PyTorch keeps the count here: `chunks` empty pieces, not one.
+            return self.split_sizes(&vec![0; chunks], d as isize);
+        }
         self.split(n.div_ceil(chunks).max(1), d as isize)
     }
 

@@ -58,6 +58,11 @@ def test_other_views_see_the_rebased_history():
         lambda x, s: _apply(x * 1.5, lambda y: y[1:].scatter_add_(1, fg.tensor([[0, 0]]), s[:1, :2])),
         lambda x, s: _apply(x * 1.0, lambda y: y[2].fill_(7.0)) * s,
         lambda x, s: _apply(fg.zeros(3, 3, dtype=fg.float64), lambda y: y[1:].copy_(x[:2] * s[:2])),
+        lambda x, s: _apply(x * 1.0, lambda y: y.sub_(s[0])),  # broadcast operand
+        lambda x, s: _apply(x.t() * 2.0, lambda y: y[:, ::2].div_(s[:, ::2] * s[:, ::2] + 1.0)),
+        lambda x, s: _apply(x * 1.0, lambda y: y[1].zero_()) * s,
+        lambda x, s: _iadd(x * 1.0, s.t()),
+        lambda x, s: _imul_isub_idiv(x * 1.0, s),
     ],
 )
 def test_gradcheck_inplace(fn):
@@ -67,6 +72,21 @@ def test_gradcheck_inplace(fn):
 
 def _apply(y, op):
     op(y)
+    return y
+
+
+def _iadd(y, s):
+    before = y
+    y += s
+    assert y is before  # the augmented operator keeps the object
+    return y
+
+
+def _imul_isub_idiv(y, s):
+    y *= s
+    y -= s[-1]
+    y /= s * s + 1.0
+    y **= 2
     return y
 
 

@@ -244,8 +244,12 @@ def test_linalg_vector_norm_gradcheck():
 @pytest.mark.parametrize(
     "call,exc",
     [
-        (lambda: fg.linalg.norm(fg.ones(2, 2), "nuc"), fg.FerrogradError),
-        (lambda: fg.linalg.norm(fg.ones(2, 2), 2), fg.FerrogradError),
+        (lambda: fg.linalg.norm(fg.ones(2, 2), "bad"), fg.FerrogradError),
+        (lambda: fg.linalg.norm(fg.ones(2, 2), 3), fg.FerrogradError),
+        (lambda: fg.linalg.svdvals(fg.ones(3)), fg.ShapeError),
+        (lambda: fg.linalg.svd(fg.ones(2, 2, dtype=fg.int64)), fg.DTypeError),
+        (lambda: fg.linalg.svdvals(fg.tensor([[1.0, float("nan")]])), fg.FerrogradError),
+        (lambda: fg.linalg.svd([[1.0]]), TypeError),
         (lambda: fg.linalg.norm(fg.ones(2, 2, 2), 1), fg.ShapeError),
         (lambda: fg.linalg.matrix_norm(fg.ones(3)), fg.ShapeError),
         (lambda: fg.linalg.norm(fg.tensor([1, 2])), fg.DTypeError),
@@ -256,3 +260,165 @@ def test_linalg_vector_norm_gradcheck():
 def test_linalg_norm_errors(call, exc):
     with pytest.raises(exc):
         call()
+
+
+# ----- linalg.svd / svdvals and the spectral and nuclear norms -----
+
+
+def _rank_deficient(m, n, r, seed):
+    g = np.random.default_rng(seed)
+    return g.standard_normal((m, r)) @ g.standard_normal((r, n))
+
+
+SVD_INPUTS = {
+    "square": lambda: arr(4, 4),
+    "tall": lambda: arr(6, 3),
+    "wide": lambda: arr(3, 5),
+    "rank_deficient": lambda: _rank_deficient(5, 4, 2, 1),
+    "rank_deficient_wide": lambda: _rank_deficient(3, 6, 1, 2),
+    "zero": lambda: np.zeros((3, 2)),
+    "batched": lambda: arr(2, 3, 4, 3),
+    "single_row": lambda: arr(1, 5),
+    "large_magnitude": lambda: arr(4, 3) * 1e150,
+}
+
+
+@pytest.mark.parametrize("name", list(SVD_INPUTS))
+@pytest.mark.parametrize("dtype", [fg.float32, fg.float64])
+def test_svdvals_match_numpy(name, dtype):
+    a = SVD_INPUTS[name]()
+    if dtype == fg.float32 and name == "large_magnitude":
+        a = a * 1e-150
+    x = fg.tensor(a, dtype=dtype)
+    s = fg.linalg.svdvals(x)
+    assert s.dtype == dtype and s.shape == a.shape[:-2] + (min(a.shape[-2:]),)
+    want = np.linalg.svd(a.astype(np.float64), compute_uv=False)
+    scale = max(np.abs(want).max(), 1e-300)
+    np.testing.assert_allclose(s.numpy(), want, rtol=1e-5 if dtype == fg.float32 else 1e-12, atol=scale * (1e-6 if dtype == fg.float32 else 1e-13))
+
+
+@pytest.mark.parametrize("name", list(SVD_INPUTS))
+@pytest.mark.parametrize("full_matrices", [False, True])
+def test_svd_reconstructs_and_has_orthonormal_factors(name, full_matrices):
+    a = SVD_INPUTS[name]()
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    U, S, Vh = fg.linalg.svd(t(a), full_matrices=full_matrices)
+    ku, kv = (m, n) if full_matrices else (k, k)
+    assert U.shape == a.shape[:-2] + (m, ku) and S.shape == a.shape[:-2] + (k,) and Vh.shape == a.shape[:-2] + (kv, n)
+    u, s, vh = U.numpy(), S.numpy(), Vh.numpy()
+    back = (u[..., :, :k] * s[..., None, :]) @ vh[..., :k, :]
+    scale = max(np.abs(a).max(), 1e-300)
+    np.testing.assert_allclose(back, a, atol=1e-12 * scale * max(m, n))
+    np.testing.assert_allclose(np.swapaxes(u, -1, -2) @ u, np.broadcast_to(np.eye(ku), u.shape[:-2] + (ku, ku)), atol=1e-12)
+    np.testing.assert_allclose(vh @ np.swapaxes(vh, -1, -2), np.broadcast_to(np.eye(kv), vh.shape[:-2] + (kv, kv)), atol=1e-12)
+    np.testing.assert_allclose(s, np.linalg.svd(a, compute_uv=False), atol=1e-12 * scale)
+    # Named fields, like torch.linalg.svd's result.
+    res = fg.linalg.svd(t(a), full_matrices=False)
+    assert res.S.shape == S.shape and res.U.shape[-1] == k
+
+
+def test_svd_of_non_contiguous_and_empty_inputs():
+    a = arr(5, 4)
+    x = t(a).t()[:, ::2]  # transposed and step-sliced
+    np.testing.assert_allclose(fg.linalg.svdvals(x).numpy(), np.linalg.svd(a.T[:, ::2], compute_uv=False), rtol=1e-12)
+    U, S, Vh = fg.linalg.svd(fg.zeros(0, 3, dtype=F64))
+    assert U.shape == (0, 0) and S.shape == (0,) and Vh.shape == (3, 3)
+    np.testing.assert_allclose(Vh.numpy() @ Vh.numpy().T, np.eye(3), atol=1e-15)
+    assert fg.linalg.svdvals(fg.zeros(2, 0, 3)).shape == (2, 0)
+
+
+def _distinct(m, n, seed):
+    """A matrix with well-separated singular values (3, 2, 1, ...): a stable gradcheck point."""
+    g = np.random.default_rng(seed)
+    k = min(m, n)
+    q1, _ = np.linalg.qr(g.standard_normal((m, m)))
+    q2, _ = np.linalg.qr(g.standard_normal((n, n)))
+    return (q1[:, :k] * np.arange(k + 1, 1, -1.0)) @ q2[:k, :]
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 2), (2, 4)])
+def test_svdvals_gradcheck(shape):
+    x = t(_distinct(*shape, seed=3), requires_grad=True)
+    assert gradcheck(fg.linalg.svdvals, (x,))
+    # Non-contiguous and batched inputs.
+    xt = t(_distinct(*shape[::-1], seed=4), requires_grad=True)
+    assert gradcheck(lambda a: fg.linalg.svdvals(a.mT), (xt,))
+    b = t(np.stack([_distinct(*shape, seed=5), _distinct(*shape, seed=6)]), requires_grad=True)
+    assert gradcheck(fg.linalg.svdvals, (b,))
+
+
+def test_svdvals_gradient_is_u_diag_g_vh():
+    a = _distinct(4, 3, seed=8)
+    x = t(a, requires_grad=True)
+    g = np.array([0.5, -1.0, 2.0])
+    (fg.linalg.svdvals(x) * t(g)).sum().backward()
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    np.testing.assert_allclose(x.grad.numpy(), (u * g) @ vh, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 2), (2, 4)])
+@pytest.mark.parametrize("full_matrices", [False, True])
+def test_svd_factors_gradcheck(shape, full_matrices):
+    # U and V are defined up to a sign per singular pair: check functions invariant to it.
+    x = t(_distinct(*shape, seed=7), requires_grad=True)
+    k = min(shape)
+
+    def invariant(a):
+        U, S, Vh = fg.linalg.svd(a, full_matrices=full_matrices)
+        U, Vh = U[:, :k], Vh[:k, :]
+        outer = U[:, :, None] * Vh[None, :, :]  # u_j v_j^T, sign-free, for each j
+        return (outer * fg.tensor(np.arange(1.0, k + 1), dtype=F64)[None, :, None]).sum(1) + (U * U).sum() * S.sum()
+
+    assert gradcheck(invariant, (x,))
+    assert gradcheck(lambda a: (lambda r: r.U[:, :k] @ fg.diag(r.S) @ r.Vh[:k])(fg.linalg.svd(a, full_matrices=full_matrices)), (x,))
+
+
+def test_svd_gradient_when_only_s_is_used_survives_repeated_singular_values():
+    x = t(np.eye(3), requires_grad=True)
+    fg.linalg.svd(x).S.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.eye(3), atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["square", "tall", "wide", "rank_deficient", "batched"])
+def test_spectral_and_nuclear_norms_match_numpy(name):
+    a = SVD_INPUTS[name]()
+    x = t(a)
+    for ord_ in ("nuc", 2, -2):
+        want = np.linalg.norm(a, ord_, axis=(-2, -1))
+        np.testing.assert_allclose(fg.linalg.matrix_norm(x, ord_).numpy(), want, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(fg.linalg.norm(x, ord_, dim=(-2, -1)).numpy(), want, rtol=1e-12, atol=1e-12)
+        kd = fg.linalg.matrix_norm(x, ord_, keepdim=True)
+        assert kd.shape == a.shape[:-2] + (1, 1)
+    if a.ndim == 2:
+        np.testing.assert_allclose(fg.linalg.norm(x, "nuc").item(), np.linalg.norm(a, "nuc"), rtol=1e-12)
+        np.testing.assert_allclose(x.norm("nuc").item(), np.linalg.norm(a, "nuc"), rtol=1e-12)
+        np.testing.assert_allclose(fg.linalg.norm(x, 2).item(), np.linalg.norm(a, 2), rtol=1e-12)
+
+
+def test_matrix_norm_over_other_dims_and_float32():
+    b = arr(3, 4, 5)
+    got = fg.linalg.matrix_norm(t(b), "nuc", dim=(0, 2))
+    want = np.linalg.norm(np.moveaxis(b, (0, 2), (-2, -1)), "nuc", axis=(-2, -1))
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
+    kd = fg.linalg.matrix_norm(t(b), 2, dim=(2, 0), keepdim=True)
+    assert kd.shape == (1, 4, 1)
+    np.testing.assert_allclose(kd.numpy().ravel(), np.linalg.norm(np.moveaxis(b, (2, 0), (-2, -1)), 2, axis=(-2, -1)), rtol=1e-12)
+    f = fg.linalg.matrix_norm(fg.tensor(b, dtype=fg.float32), -2)
+    assert f.dtype == fg.float32
+    np.testing.assert_allclose(f.numpy(), np.linalg.norm(b, -2, axis=(-2, -1)), rtol=1e-5)
+
+
+@pytest.mark.parametrize("ord_", ["nuc", 2, -2])
+def test_spectral_and_nuclear_norm_gradcheck(ord_):
+    assert gradcheck(lambda a: fg.linalg.matrix_norm(a, ord_), (t(_distinct(3, 4, seed=11), requires_grad=True),))
+    assert gradcheck(lambda a: fg.linalg.norm(a.t(), ord_), (t(_distinct(4, 2, seed=12), requires_grad=True),))
+    b = t(np.stack([_distinct(3, 3, seed=13), _distinct(3, 3, seed=14)]), requires_grad=True)
+    assert gradcheck(lambda a: fg.linalg.matrix_norm(a, ord_, dim=(-1, -2), keepdim=True), (b,))
+
+
+def test_matmul_method_and_function_forms_gradcheck():
+    a, b = rand_leaf(2, 3, 4, seed=21), rand_leaf(4, 5, seed=22)
+    assert gradcheck(lambda x, y: x.matmul(y), (a, b))  # broadcast batch
+    assert gradcheck(lambda x, y: fg.matmul(x.transpose(-1, -2), y.t()), (rand_leaf(2, 4, 3, seed=23), rand_leaf(5, 4, seed=24)))
+    assert gradcheck(lambda x, y: fg.matmul(x[:, ::2], y), (rand_leaf(3, 8, seed=25), rand_leaf(4, seed=26)))

@@ -79,6 +79,9 @@ def test_softmax_family_values_axis_alias_and_gradcheck():
     np.testing.assert_allclose(F.softmin(t64(x), 1).numpy(), np_softmax(-x, 1), rtol=1e-12)
     np.testing.assert_allclose(F.log_softmax(t64(x), 1).numpy(), np.log(np_softmax(x, 1)), rtol=1e-12)
     gradcheck(lambda a: F.softmin(a.t(), dim=-1), [x])
+    gradcheck(lambda a: F.softmax(a, dim=-1) * a, [x])
+    gradcheck(lambda a: F.softmax(a.t()[::2], dim=-2), [x])
+    gradcheck(lambda a: a.softmax(0), [x])
     gradcheck(lambda a: F.log_softmax(a[:, ::2], dim=0), [x])
     assert_typed_error(lambda: F.softmax(t64(x)), TypeError)
     assert_typed_error(lambda: F.softmax(t64(x), 2), IndexError)
@@ -235,3 +238,20 @@ def test_dim_ops_random_shapes_raise_typed_errors(shape, dim):
             fn()
         except BaseException as e:  # noqa: BLE001
             assert isinstance(e, (fg.FerrogradError, IndexError, ValueError, TypeError)), type(e)
+
+
+def test_dropout_gradcheck_with_a_fixed_mask():
+    # Reseeding inside the function makes every evaluation draw the same mask, so finite
+    # differences see the function autograd differentiates: x * mask / (1 - p).
+    x = rng.standard_normal((4, 5))
+
+    def drop(a, p=0.4):
+        fg.manual_seed(1234)
+        return F.dropout(a, p, training=True)
+
+    gradcheck(drop, [x])
+    gradcheck(lambda a: drop(a.t()[:, ::2]), [x])
+    gradcheck(lambda a: F.dropout(a, 0.5, training=False), [x])
+    out = drop(t64(x))
+    kept = out.numpy() != 0
+    np.testing.assert_allclose(out.numpy()[kept], x[kept] / 0.6, rtol=1e-12)

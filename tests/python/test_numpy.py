@@ -121,3 +121,78 @@ def test_unsupported_numpy_dtype_is_a_type_error():
         fg.tensor(np.array([1 + 2j]))
     with pytest.raises(TypeError):
         fg.tensor(object())
+
+
+# Each NumPy dtype maps to the dtype PyTorch keeps, narrowed to the four dtypes ferrograd has
+# (every integer width to int64, float16 to float32).
+NUMPY_DTYPES = [
+    (np.bool_, fg.bool), (np.int8, fg.int64), (np.int16, fg.int64), (np.int32, fg.int64), (np.int64, fg.int64),
+    (np.uint8, fg.int64), (np.uint16, fg.int64), (np.uint32, fg.int64), (np.uint64, fg.int64),
+    (np.float16, fg.float32), (np.float32, fg.float32), (np.float64, fg.float64),
+]
+
+
+@pytest.mark.parametrize("np_dtype,fg_dtype", NUMPY_DTYPES)
+@pytest.mark.parametrize("shape", [(), (1,), (2, 3)])
+def test_every_numpy_dtype_keeps_its_dtype_through_every_constructor(np_dtype, fg_dtype, shape):
+    a = (np.arange(int(np.prod(shape))) % 2).astype(np_dtype).reshape(shape)
+    assert isinstance(a, np.ndarray)
+    for make in (fg.tensor, fg.as_tensor, fg.from_numpy):
+        t = make(a)
+        assert t.dtype == fg_dtype, f"{make.__name__}({np.dtype(np_dtype).name} array of shape {shape})"
+        assert tuple(t.shape) == shape
+        np.testing.assert_array_equal(t.numpy(), a.astype(t.numpy().dtype))
+    if shape == ():
+        # NumPy scalars (np.float64(1.5)) behave as 0-d arrays.
+        assert fg.tensor(a[()]).dtype == fg_dtype and fg.as_tensor(a[()]).dtype == fg_dtype
+
+
+def test_zero_d_float64_array_stays_float64_and_python_float_is_float32():
+    assert fg.tensor(np.array(1.5)).dtype == fg.float64
+    assert fg.as_tensor(np.array(1.5)).dtype == fg.float64
+    assert fg.from_numpy(np.array(1.5)).dtype == fg.float64
+    assert fg.tensor(1.5).dtype == fg.float32
+    assert fg.as_tensor(1.5).dtype == fg.float32
+    x = fg.tensor(np.array(1.5), requires_grad=True)
+    assert x.dtype == fg.float64 and x.requires_grad
+
+
+@pytest.mark.parametrize(
+    "data,dtype",
+    [
+        (True, fg.bool), (1, fg.int64), (1.5, fg.float32),
+        ([True, False], fg.bool), ([1, 2], fg.int64), ([1.5], fg.float32), ([[1, 2.5]], fg.float32),
+        ([1, True], fg.int64), ([True, 1.5], fg.float32), ([], fg.float32),
+        # Elements with a dtype of their own keep it, promoted across the sequence.
+        ([np.float64(1.5)], fg.float64), ([np.array(1.5), 2.0], fg.float64), ([np.float32(1), 1], fg.float32),
+        ([np.int32(1), 2], fg.int64), ([fg.tensor(1.5, dtype=fg.float64)], fg.float64), ([fg.tensor(1), 2.5], fg.float32),
+        ([[np.float64(1)], [2]], fg.float64),
+    ],
+)
+def test_python_values_and_sequences_infer_dtypes_like_pytorch(data, dtype):
+    assert fg.tensor(data).dtype == dtype
+    assert fg.as_tensor(data).dtype == dtype
+
+
+def test_explicit_dtype_wins_over_inference():
+    assert fg.tensor(np.array(1.5), dtype=fg.float32).dtype == fg.float32
+    assert fg.tensor([np.float64(1.5)], dtype=fg.float32).dtype == fg.float32
+    assert fg.as_tensor(np.arange(3), dtype=fg.float64).dtype == fg.float64
+
+
+def test_as_tensor_returns_the_same_tensor_when_nothing_changes():
+    t = fg.tensor([1.0, 2.0], requires_grad=True)
+    assert fg.as_tensor(t) is t
+    assert fg.as_tensor(t, dtype=fg.float32) is t
+    d = fg.as_tensor(t, dtype=fg.float64)
+    assert d.dtype == fg.float64 and d.grad_fn is not None  # a float cast keeps the graph
+    with pytest.raises(TypeError):
+        fg.as_tensor([1.0], device="cuda")
+
+
+def test_uint64_values_beyond_int64_are_refused_not_wrapped():
+    with pytest.raises(fg.FerrogradError, match="int64"):
+        fg.tensor(np.array([2**63 + 5], dtype=np.uint64))
+    with pytest.raises(fg.FerrogradError):
+        fg.tensor(np.uint64(2**64 - 1))
+    assert fg.tensor(np.array([2**63 - 1], dtype=np.uint64)).tolist() == [2**63 - 1]

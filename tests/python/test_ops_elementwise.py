@@ -188,6 +188,28 @@ def test_piecewise_constant_ops_have_zero_gradient(name):
     assert x.grad.tolist() == [0.0, 0.0, 0.0]
 
 
+@pytest.mark.parametrize("name", ["floor", "ceil", "round", "trunc", "sign"])
+def test_piecewise_constant_ops_gradcheck(name):
+    # Away from the jumps the finite differences are 0 too; transposed and step-sliced inputs.
+    x = fg.tensor(np.array([[0.3, 1.7, -2.2, 3.4], [-0.6, 2.25, -1.3, 0.8]]), dtype=fg.float64, requires_grad=True)
+    fn = getattr(fg, name)
+    assert gradcheck(lambda a: fn(a), (x,))
+    assert gradcheck(lambda a: getattr(a.t(), name)() * a.t(), (x,))
+    assert gradcheck(lambda a: fn(a[:, ::2]), (x,))
+
+
+@pytest.mark.parametrize("mode", ["floor", "trunc"])
+def test_div_with_rounding_mode_gradcheck(mode):
+    # The quotient is rounded: piecewise constant, so both gradients are zero (as in PyTorch).
+    a = fg.tensor(np.array([[2.3, -4.6, 7.1], [5.5, -0.7, 3.3]]), dtype=fg.float64, requires_grad=True)
+    b = fg.tensor(np.array([1.3, 2.2, -1.6]), dtype=fg.float64, requires_grad=True)
+    assert gradcheck(lambda x, y: x.div(y, rounding_mode=mode), (a, b))  # broadcast
+    assert gradcheck(lambda x, y: fg.div(x.t(), y[:, None], rounding_mode=mode), (a, b))
+    out = a.div(b, rounding_mode=mode)
+    out.sum().backward()
+    assert a.grad.abs().sum().item() == 0.0 and b.grad.abs().sum().item() == 0.0
+
+
 def test_frac_gradient_is_one_and_int_frac_errors():
     x = fg.tensor([0.3, 1.7, -2.2], requires_grad=True)
     x.frac().sum().backward()
@@ -456,6 +478,69 @@ def test_masked_fill_and_grad():
     with pytest.raises(fg.ShapeError):
         fg.ones(3).masked_fill(fg.tensor([[True], [False]]), 0.0)
 
+
+
+def test_masked_fill_with_a_zero_d_value_that_requires_grad():
+    # The value's gradient is the sum of the incoming gradient over the filled positions.
+    x = fg.tensor(RNG.standard_normal((2, 3)), requires_grad=True, dtype=fg.float64)
+    v = fg.tensor(0.7, dtype=fg.float64, requires_grad=True)
+    mask = fg.tensor([[True, False, True], [False, False, True]])
+    out = x.masked_fill(mask, v)
+    np.testing.assert_array_equal(out.detach().numpy(), np.where(mask.numpy(), 0.7, x.detach().numpy()))
+    w = RNG.standard_normal((2, 3))
+    (out * fg.tensor(w)).sum().backward()
+    assert v.grad is not None and v.grad.shape == ()
+    np.testing.assert_allclose(v.grad.item(), w[mask.numpy()].sum())
+    np.testing.assert_allclose(x.grad.numpy(), np.where(mask.numpy(), 0.0, w))
+    assert gradcheck(lambda t, val: t.masked_fill(mask, val), (x, v))
+    assert gradcheck(lambda val: fg.masked_fill(x.detach(), mask, val), (v,))
+    # Broadcast mask, transposed input, float32 input with a float64 value (result keeps float32).
+    row = fg.tensor([True, False, True])
+    assert gradcheck(lambda t, val: t.t().masked_fill(row, val), (x.detach().t().contiguous().requires_grad_(), v))
+    assert gradcheck(lambda t, val: t.masked_fill(row, val), (x, v))
+    f32 = fg.ones(2, 3).masked_fill(row, v)
+    assert f32.dtype == fg.float32
+    f32.sum().backward()
+    assert v.grad.dtype == fg.float64
+    with pytest.raises(fg.FerrogradError, match="0-dimensional"):
+        x.masked_fill(mask, fg.tensor([1.0]))
+
+
+def test_masked_fill_inplace_with_a_zero_d_value_that_requires_grad():
+    v = fg.tensor(-2.0, dtype=fg.float64, requires_grad=True)
+    mask = fg.tensor([True, False, True, True])
+
+    def fill(t, val):
+        y = t * 1.0
+        y.masked_fill_(mask, val)
+        return y
+
+    base = fg.tensor(RNG.standard_normal(4), dtype=fg.float64, requires_grad=True)
+    assert gradcheck(fill, (base, v))
+    y = fill(base, v)
+    y.sum().backward()
+    assert v.grad.item() == 3.0
+    np.testing.assert_array_equal(base.grad.numpy(), [0.0, 1.0, 0.0, 0.0])
+    # A plain tensor filled with a value that requires grad joins the graph.
+    t = fg.zeros(4, dtype=fg.float64)
+    t.masked_fill_(mask, v)
+    assert t.requires_grad and t.grad_fn is not None
+
+
+def test_where_with_zero_d_tensor_operands_gradcheck():
+    cond = fg.tensor([[True, False, True], [False, True, False]])
+    a = fg.tensor(1.25, dtype=fg.float64, requires_grad=True)
+    b = fg.tensor(RNG.standard_normal((2, 3)), dtype=fg.float64, requires_grad=True)
+    c = fg.tensor(-0.5, dtype=fg.float64, requires_grad=True)
+    assert gradcheck(lambda x, y: fg.where(cond, x, y), (a, b))
+    assert gradcheck(lambda x, y: fg.where(cond, x, y), (b, a))
+    assert gradcheck(lambda x, y: fg.where(cond, x, y), (a, c))  # both 0-d: broadcast to cond
+    assert gradcheck(lambda x, y: y.where(cond, x), (a, b))
+    out = fg.where(cond, a, c)
+    out.sum().backward()
+    assert a.grad.item() == 3.0 and c.grad.item() == 3.0
+    # A 0-d float64 operand does not widen a float32 tensor (PyTorch's 0-d promotion rule).
+    assert fg.where(cond, a, fg.ones(2, 3)).dtype == fg.float32
 
 # ----- logical, bitwise, comparisons -----
 

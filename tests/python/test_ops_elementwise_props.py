@@ -30,7 +30,8 @@ def result_dtype(a, b):
 
 @st.composite
 def broadcast_pair(draw, dtypes=(np.bool_, np.int64, np.float32, np.float64), lo=-50, hi=50):
-    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=1, max_dims=4, max_side=4))
+    # min_side=0: zero-size dims broadcast like any other.
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=1, max_dims=4, min_side=0, max_side=4))
     da, db = draw(st.sampled_from(dtypes)), draw(st.sampled_from(dtypes))
     a = draw(arrays(da, shapes.input_shapes[0], lo, hi))
     b = draw(arrays(db, shapes.input_shapes[1], lo, hi))

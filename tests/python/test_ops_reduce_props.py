@@ -24,7 +24,8 @@ def elements(dtype):
 
 
 @st.composite
-def tensors(draw, dtypes=(np.float32, np.float64, np.int64, np.bool_), min_dims=1, max_dims=4, min_side=1):
+def tensors(draw, dtypes=(np.float32, np.float64, np.int64, np.bool_), min_dims=1, max_dims=4, min_side=0):
+    # min_side=0: zero-size dims are drawn too (every reduction accepts them, see below).
     dtype = draw(st.sampled_from(dtypes))
     shape = draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=5))
     a = draw(hnp.arrays(dtype, shape, elements=elements(dtype)))
@@ -57,8 +58,14 @@ def test_sum_amax_amin_all_any_match_numpy(x, keepdim):
     out = t.sum(dims, keepdim=keepdim)
     assert out.dtype == FG[np.dtype(np_sum_dtype)]
     np.testing.assert_allclose(out.numpy(), a.sum(dims, keepdims=keepdim, dtype=np_sum_dtype), **tol(a.dtype))
-    np.testing.assert_array_equal(t.amax(dims, keepdim).numpy(), a.max(dims, keepdims=keepdim))
-    np.testing.assert_array_equal(t.amin(dims, keepdim).numpy(), a.min(dims, keepdims=keepdim))
+    if any(a.shape[d] == 0 for d in dims):
+        # No identity for max/min: a typed error naming the op (NumPy raises ValueError).
+        for op in ("amax", "amin"):
+            with pytest.raises(IndexError, match=op):
+                getattr(t, op)(dims, keepdim)
+    else:
+        np.testing.assert_array_equal(t.amax(dims, keepdim).numpy(), a.max(dims, keepdims=keepdim))
+        np.testing.assert_array_equal(t.amin(dims, keepdim).numpy(), a.min(dims, keepdims=keepdim))
     np.testing.assert_array_equal(t.all(dims, keepdim).numpy(), a.all(dims, keepdims=keepdim))
     np.testing.assert_array_equal(t.any(dims, keepdim).numpy(), a.any(dims, keepdims=keepdim))
     np.testing.assert_array_equal(t.count_nonzero(dims).numpy(), np.count_nonzero(a, axis=dims))
@@ -87,8 +94,15 @@ def test_var_std_logsumexp_norm_match_numpy(x, correction):
     if n > correction:
         np.testing.assert_allclose(t.var(dims, correction=correction).numpy(), a64.var(dims, ddof=correction), **tol(a.dtype))
         np.testing.assert_allclose(t.std(dims, correction=correction).numpy(), a64.std(dims, ddof=correction), **tol(a.dtype))
-    m = a64.max(dims, keepdims=True)
-    lse = np.log(np.exp(a64 - m).sum(dims)) + m.squeeze(dims)
+    elif n == 0:
+        # 0/0, as in PyTorch (NumPy agrees, with a warning).
+        assert np.isnan(t.var(dims, correction=correction).numpy()).all()
+        assert np.isnan(t.mean(dims).numpy()).all()
+    if n == 0:
+        lse = np.full([s for d, s in enumerate(a.shape) if d not in [x % a.ndim for x in dims]], -np.inf)
+    else:
+        m = a64.max(dims, keepdims=True)
+        lse = np.log(np.exp(a64 - m).sum(dims)) + m.squeeze(dims)
     np.testing.assert_allclose(t.logsumexp(dims).numpy(), lse, **tol(a.dtype))
     np.testing.assert_allclose(t.norm(dim=dims).numpy(), np.sqrt((a64**2).sum(dims)), **tol(a.dtype))
     np.testing.assert_allclose(t.norm(1, dim=dims).numpy(), np.abs(a64).sum(dims), **tol(a.dtype))
@@ -108,6 +122,10 @@ def test_sort_topk_median_match_numpy(x, data):
     top = t.topk(k, d)
     np.testing.assert_array_equal(top.values.numpy(), np.take(-np.sort(-a, axis=d, kind="stable"), range(k), axis=d))
     np.testing.assert_array_equal(np.take_along_axis(a, top.indices.numpy(), d), top.values.numpy())
+    if a.shape[d] == 0:
+        with pytest.raises(IndexError, match="median"):
+            t.median(d)
+        return
     med = t.median(d)
     lower = np.take(np.sort(a, axis=d), [(a.shape[d] - 1) // 2], axis=d).squeeze(d)
     np.testing.assert_array_equal(med.values.numpy(), lower)
@@ -126,7 +144,7 @@ def test_unique_matches_numpy(x):
 
 
 @SETTINGS
-@given(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3), st.integers(1, 4), st.integers(1, 4), st.integers(1, 4),
+@given(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=0, max_side=3), st.integers(0, 4), st.integers(0, 4), st.integers(0, 4),
        st.booleans(), st.booleans(), st.sampled_from([np.float32, np.float64, np.int64]))
 def test_matmul_broadcasting_matches_numpy(batch, m, k, n, vec_a, vec_b, dtype):
     sa = (k,) if vec_a else batch.input_shapes[0] + (m, k)

@@ -133,15 +133,6 @@ impl Tensor {
     pub fn cosine_similarity(&self, x2: &Tensor, dim: isize, eps: f64) -> Result<Tensor> {
         let shape = crate::shape::broadcast_shapes("cosine_similarity", self.shape(), x2.shape())?;
         let (a, b) = (self.expand_to(&shape)?, x2.expand_to(&shape)?);
-        if a.numel() == 0 {
-            // A sum over nothing is 0 (and there is nothing to differentiate).
-            let d = normalize_dim("cosine_similarity", dim, a.ndim())?;
-            let mut out: Vec<usize> = shape.to_vec();
-            if !out.is_empty() {
-                out.remove(d);
-            }
-            return Tensor::zeros(&out, super::float_result(&[self, x2]));
-        }
         let na = a.vector_norm_dim(2.0, dim, true)?.maximum_scalar(eps)?;
         let nb = b.vector_norm_dim(2.0, dim, true)?.maximum_scalar(eps)?;
         a.div(&na)?.mul(&b.div(&nb)?)?.sum_dims(Some(&[dim]), false)

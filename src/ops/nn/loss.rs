@@ -196,8 +196,13 @@ fn class_loss(
     let dtype = input.dtype();
     let out = match opts.reduction {
         Reduction::None => from_f64(per_row, &none_shape, dtype),
-        Reduction::Sum => from_f64(vec![per_row.iter().sum()], &[], dtype),
-        Reduction::Mean => from_f64(vec![per_row.iter().sum::<f64>() / denom], &[], dtype),
+        // fold from +0.0: f64's `Sum` starts at -0.0, which an empty batch would return.
+        Reduction::Sum => from_f64(vec![per_row.iter().fold(0.0, |a, b| a + b)], &[], dtype),
+        Reduction::Mean => from_f64(
+            vec![per_row.iter().fold(0.0, |a, b| a + b) / denom],
+            &[],
+            dtype,
+        ),
     };
     let inputs: Vec<&Tensor> = if probs_target {
         vec![&x, target]

@@ -134,7 +134,9 @@ impl Tensor {
         let m: usize = normalized_shape.iter().product();
         check_param(OP, "weight", weight, m, normalized_shape)?;
         check_param(OP, "bias", bias, m, normalized_shape)?;
-        let (y, _) = standardize_rows(&self.reshape(&[-1, m as isize])?, eps)?;
+        // Explicit row count: `-1` is ambiguous when a dim is 0.
+        let rows = self.numel() / m.max(1);
+        let (y, _) = standardize_rows(&self.reshape_to(&[rows, m])?, eps)?;
         affine(y.reshape_to(self.shape())?, weight, bias, normalized_shape)
     }
 
@@ -170,7 +172,8 @@ impl Tensor {
         }
         check_param(OP, "weight", weight, c, &[c])?;
         check_param(OP, "bias", bias, c, &[c])?;
-        let (y, _) = standardize_rows(&self.reshape(&[(n * num_groups) as isize, -1])?, eps)?;
+        let per_group = self.numel() / (n * num_groups).max(1);
+        let (y, _) = standardize_rows(&self.reshape_to(&[n * num_groups, per_group])?, eps)?;
         let mut pshape = vec![1usize; self.ndim()];
         pshape[1] = c;
         affine(y.reshape_to(self.shape())?, weight, bias, &pshape)
@@ -231,7 +234,12 @@ impl Tensor {
             return affine(self.sub(&rm)?.div(&rstd)?, weight, bias, &pshape);
         }
         let per_channel = self.numel() / c.max(1);
-        if per_channel <= 1 {
+        if self.numel() == 0 {
+            // PyTorch's empty-batch rule: an empty result (still connected to the graph), the
+            // running statistics untouched.
+            return affine(self.mul_scalar(1.0)?, weight, bias, &pshape);
+        }
+        if per_channel == 1 {
             return Err(Error::invalid(
                 OP,
                 format!(
@@ -246,7 +254,7 @@ impl Tensor {
         perm.extend(2..nd);
         let moved = self.permute(&perm)?;
         let moved_shape = moved.shape().to_vec();
-        let (y, stats) = standardize_rows(&moved.reshape(&[c as isize, -1])?, eps)?;
+        let (y, stats) = standardize_rows(&moved.reshape_to(&[c, per_channel])?, eps)?;
         let y = y.reshape_to(&moved_shape)?.permute(&perm)?;
         if let (Some(rm), Some(rv)) = (running_mean, running_var) {
             let _g = no_grad();
