@@ -1,5 +1,6 @@
-//! Criterion benches for the Rust side: each kernel family at several sizes, on the calling
-//! thread ("serial", 1 kernel thread) and on the pool (2 threads), plus the autograd overhead of
+//! Criterion benches for the Rust side: each kernel family (elementwise, reductions, GEMM,
+//! convolution, pooling, data-moving shape ops) at several sizes, on the calling thread
+//! ("serial", 1 kernel thread) and on the thread team (2 threads), plus the autograd overhead of
 //! small graphs (record + backward). Run with `cargo bench --bench kernels`; absolute figures on
 //! a shared machine are noisy, compare within one run. Python-level comparisons with NumPy and
 //! PyTorch live in benches/python/compare.py.
@@ -233,11 +234,124 @@ fn autograd_benches(c: &mut Criterion) {
     g.finish();
 }
 
+/// Convolution (im2col + GEMM) forward, and forward + backward, at a small-CNN size and a
+/// ResNet-block size.
+fn conv_benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("conv2d");
+    g.measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300))
+        .sample_size(10);
+    // (name, batch, in channels, out channels, image side)
+    for (name, n, ci, co, side) in [
+        ("cnn_8x16x28", 8, 8, 16, 28),
+        ("resnet_8x64x56", 8, 64, 64, 56),
+    ] {
+        let x = Tensor::randn(&[n, ci, side, side], DType::F32).unwrap();
+        let w = Tensor::randn(&[co, ci, 3, 3], DType::F32)
+            .unwrap()
+            .requires_grad_(true)
+            .unwrap();
+        let flops = 2 * n * co * ci * 9 * side * side;
+        g.throughput(Throughput::Elements(flops as u64));
+        for (mode, threads) in MODES {
+            set_num_threads(threads);
+            g.bench_function(BenchmarkId::new(format!("forward/{mode}"), name), |b| {
+                let _off = no_grad();
+                b.iter(|| {
+                    black_box(&x)
+                        .conv2d(&w, None, [1, 1], [1, 1, 1, 1], [1, 1], 1)
+                        .unwrap()
+                })
+            });
+            g.bench_function(
+                BenchmarkId::new(format!("forward+backward/{mode}"), name),
+                |b| {
+                    b.iter(|| {
+                        let y = black_box(&x)
+                            .conv2d(&w, None, [1, 1], [1, 1, 1, 1], [1, 1], 1)
+                            .unwrap();
+                        y.sum().unwrap().backward().unwrap();
+                        w.set_grad(None).unwrap();
+                    })
+                },
+            );
+        }
+    }
+    g.finish();
+}
+
+/// 2x2 max and average pooling over a [32, 64, 56, 56] activation.
+fn pool_benches(c: &mut Criterion) {
+    use ferrograd::ops::nn::pool::PoolArgs;
+    let mut g = c.benchmark_group("pool2d");
+    g.measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300))
+        .sample_size(10);
+    let x = Tensor::randn(&[32, 64, 56, 56], DType::F32).unwrap();
+    let args = PoolArgs {
+        kernel: [2, 2],
+        stride: [2, 2],
+        padding: [0, 0],
+        dilation: [1, 1],
+        ceil_mode: false,
+    };
+    g.throughput(Throughput::Bytes((4 * x.numel()) as u64));
+    for (mode, threads) in MODES {
+        set_num_threads(threads);
+        g.bench_function(BenchmarkId::new("max", mode), |b| {
+            b.iter(|| black_box(&x).max_pool2d_with_indices(&args).unwrap())
+        });
+        g.bench_function(BenchmarkId::new("avg", mode), |b| {
+            b.iter(|| black_box(&x).avg_pool(&args, true, None, false).unwrap())
+        });
+    }
+    g.finish();
+}
+
+/// Shape ops that move data: cat, a transposed copy, gather and index_select.
+fn shape_benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("shape");
+    g.measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300))
+        .sample_size(10);
+    let a = Tensor::randn(&[1024, 1024], DType::F32).unwrap();
+    let b = Tensor::randn(&[1024, 1024], DType::F32).unwrap();
+    let rows: Vec<i64> = (0..1024).map(|i| (i * 7919) % 1024).collect();
+    let idx = Tensor::from_vec(rows.clone(), &[1024]).unwrap();
+    let gidx = Tensor::from_vec(
+        (0..1024 * 1024)
+            .map(|i| ((i * 31) % 1024) as i64)
+            .collect::<Vec<_>>(),
+        &[1024, 1024],
+    )
+    .unwrap();
+    g.throughput(Throughput::Bytes((8 * a.numel()) as u64));
+    for (mode, threads) in MODES {
+        set_num_threads(threads);
+        g.bench_function(BenchmarkId::new("cat_dim1", mode), |bch| {
+            bch.iter(|| Tensor::cat(&[black_box(a.clone()), b.clone()], 1).unwrap())
+        });
+        g.bench_function(BenchmarkId::new("transpose_contiguous", mode), |bch| {
+            bch.iter(|| black_box(&a).transpose(0, 1).unwrap().contiguous().unwrap())
+        });
+        g.bench_function(BenchmarkId::new("index_select_rows", mode), |bch| {
+            bch.iter(|| black_box(&a).index_select(0, &idx).unwrap())
+        });
+        g.bench_function(BenchmarkId::new("gather_dim1", mode), |bch| {
+            bch.iter(|| black_box(&a).gather(1, &gidx).unwrap())
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     elementwise_benches,
     reduce_benches,
     matmul_benches,
+    conv_benches,
+    pool_benches,
+    shape_benches,
     autograd_benches
 );
 criterion_main!(benches);
