@@ -58,7 +58,7 @@ pub fn matmul<T: GemmElement>(
     unsafe { out.set_len(len) };
     let work = m * n * k;
     let threads = get_num_threads();
-    let one = |dst: &mut [T], i: usize, par: Parallelism| {
+    let one = |dst: &mut [T], i: usize| {
         let a_ref = MatRef {
             offset: a_mat.offset + a_batch[i],
             ..a_mat
@@ -67,7 +67,7 @@ pub fn matmul<T: GemmElement>(
             offset: b_mat.offset + b_batch[i],
             ..b_mat
         };
-        gemm_into(dst, a, a_ref, b, b_ref, m, k, n, false, par);
+        gemm_into(dst, a, a_ref, b, b_ref, m, k, n, false);
     };
     if batch > 1
         && work < GEMM_PAR_MIN
@@ -78,7 +78,7 @@ pub fn matmul<T: GemmElement>(
         let per_task = batch.div_ceil(threads * 4).max(1);
         for_each_chunk(&mut out, per_task * m * n, |c, start| {
             for (i, dst) in c.chunks_mut(m * n).enumerate() {
-                one(dst, start / (m * n) + i, Parallelism::None)
+                one(dst, start / (m * n) + i)
             }
         });
     } else {
@@ -155,7 +155,7 @@ fn product<T: GemmElement>(
     let threads = get_num_threads();
     let work = m * n * k;
     if !cfg!(feature = "parallel") || threads < 2 || work < GEMM_PAR_MIN {
-        return gemm_into(dst, a, am, b, bm, m, k, n, accumulate, Parallelism::None);
+        return gemm_into(dst, a, am, b, bm, m, k, n, accumulate);
     }
     // Split the longer side of the output: each thread then packs only its share of the
     // operand along that side (a whole 2048x2048 weight packed by both threads, read
@@ -168,18 +168,7 @@ fn product<T: GemmElement>(
                 offset: am.offset + start / n * am.rs,
                 ..am
             };
-            gemm_into(
-                d,
-                a,
-                a_rows,
-                b,
-                bm,
-                d.len() / n,
-                k,
-                n,
-                accumulate,
-                Parallelism::None,
-            )
+            gemm_into(d, a, a_rows, b, bm, d.len() / n, k, n, accumulate)
         });
     } else {
         // Blocks of columns, each written through dst's row stride.
@@ -194,21 +183,7 @@ fn product<T: GemmElement>(
             };
             // SAFETY: blocks cover disjoint column ranges [c0, c0 + w) of the m x n output,
             // so no two tasks write the same element; `dst` is borrowed for the whole call.
-            unsafe {
-                gemm_raw(
-                    base.at(c0),
-                    n,
-                    a,
-                    am,
-                    b,
-                    b_cols,
-                    m,
-                    k,
-                    w,
-                    accumulate,
-                    Parallelism::None,
-                )
-            }
+            unsafe { gemm_raw(base.at(c0), n, a, am, b, b_cols, m, k, w, accumulate) }
         });
     }
 }
@@ -225,11 +200,10 @@ fn gemm_into<T: GemmElement>(
     k: usize,
     n: usize,
     accumulate: bool,
-    par: Parallelism,
 ) {
     assert!(dst.len() >= m * n);
     // SAFETY: `dst` holds m*n elements, written row-major with row stride n.
-    unsafe { gemm_raw(dst.as_mut_ptr(), n, a, am, b, bm, m, k, n, accumulate, par) }
+    unsafe { gemm_raw(dst.as_mut_ptr(), n, a, am, b, bm, m, k, n, accumulate) }
 }
 
 /// The product into `m x n` elements at `dst` with row stride `ld` (column stride 1).
@@ -249,7 +223,6 @@ unsafe fn gemm_raw<T: GemmElement>(
     k: usize,
     n: usize,
     accumulate: bool,
-    par: Parallelism,
 ) {
     if m == 0 || n == 0 {
         return;
@@ -286,7 +259,8 @@ unsafe fn gemm_raw<T: GemmElement>(
             false,
             false,
             false,
-            par,
+            // Threads come from `product`'s blocks, never from inside the GEMM.
+            Parallelism::None,
         );
     }
 }
