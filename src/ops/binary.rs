@@ -357,6 +357,36 @@ pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// `op(a, scalar)` or, with `reversed`, `op(scalar, a)`.
 pub fn binary_scalar(op: BinaryOp, a: &Tensor, s: Scalar, reversed: bool) -> Result<Tensor> {
     let st = scalar_operand(a, s);
+    // `t op c` for a float tensor and a Python number that keeps its dtype: the constant's
+    // derivative rules need only its value, so nothing is saved and the node holds one
+    // closure (the per-node cost of long chains like `y = y * 1.0001`).
+    let constant_rhs = !reversed
+        && matches!(
+            op,
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div
+        )
+        && a.dtype().is_float()
+        && st.dtype() == a.dtype();
+    if constant_rhs && will_record(&[a]) {
+        let out = compute(op, a, &st, a.dtype(), a.shape())?;
+        let c = s.as_f64();
+        let name = match op {
+            BinaryOp::Add => "AddBackward",
+            BinaryOp::Sub => "SubBackward",
+            BinaryOp::Mul => "MulBackward",
+            _ => "DivBackward",
+        };
+        return record(out, name, &[a], move |_| {
+            Ok(move |g: &Tensor, _: &[bool]| {
+                let ga = match op {
+                    BinaryOp::Mul => g.mul(&Tensor::scalar_of(Scalar::Float(c), g.dtype()))?,
+                    BinaryOp::Div => g.div(&Tensor::scalar_of(Scalar::Float(c), g.dtype()))?,
+                    _ => g.clone(),
+                };
+                Ok(grads([Some(ga)]))
+            })
+        });
+    }
     if reversed {
         binary(op, &st, a)
     } else {
