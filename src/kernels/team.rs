@@ -1,5 +1,6 @@
 //! The threads that share one op's work. The calling thread publishes a job of numbered tasks,
-//! wakes the helpers and starts claiming tasks itself; helpers that are awake claim the rest.
+//! wakes the helpers and starts on its own share; helpers that are awake take theirs, and
+//! whoever finishes first takes what is left of the others'.
 //! Helpers spin for a short while after each job before they sleep, so the next op of a
 //! training step finds them awake. A caller never waits for a helper that has not started: it
 //! waits only for tasks a helper has already claimed. (Handing the whole op to a sleeping pool
@@ -26,10 +27,13 @@ struct Job {
     /// The caller's closure, its lifetime erased: dereferenced only for a claimed task, and the
     /// caller does not return before every claimed task has finished.
     task: *const Task,
-    n: usize,
     /// Helpers with an index below this may join (the op's thread count minus the caller).
     helpers: usize,
-    next: AtomicUsize,
+    /// One cursor per participant (the caller first, then each helper) over its own share
+    /// of the tasks: a contiguous block, so consecutive ops on the same data give each thread
+    /// the same part (still in its L2). A participant that finishes its share takes tasks from
+    /// the others' cursors, so a helper that starts late costs nothing.
+    cursors: Vec<Cursor>,
     done: AtomicUsize,
     panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
@@ -39,23 +43,51 @@ struct Job {
 unsafe impl Send for Job {}
 unsafe impl Sync for Job {}
 
+struct Cursor {
+    next: AtomicUsize,
+    end: usize,
+}
+
 impl Job {
-    /// Claims and runs tasks until none are left.
-    fn work(&self) {
-        loop {
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
-            if i >= self.n {
-                return;
-            }
-            // SAFETY: task `i` is claimed and not yet done, so the caller is still waiting in
-            // `run` and the closure is alive.
-            let f = unsafe { &*self.task };
-            if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| f(i))) {
-                let mut slot = self.panic.lock().unwrap_or_else(|e| e.into_inner());
-                slot.get_or_insert(p);
-            }
-            self.done.fetch_add(1, Ordering::Release);
+    fn new(task: *const Task, n: usize, threads: usize) -> Job {
+        let cursors = (0..threads)
+            .map(|p| Cursor {
+                next: AtomicUsize::new(p * n / threads),
+                end: (p + 1) * n / threads,
+            })
+            .collect();
+        Job {
+            task,
+            helpers: threads - 1,
+            cursors,
+            done: AtomicUsize::new(0),
+            panic: Mutex::new(None),
         }
+    }
+
+    /// Runs participant `me`'s share, then whatever is left of the others' shares.
+    fn work(&self, me: usize) {
+        let k = self.cursors.len();
+        for c in (0..k).map(|j| &self.cursors[(me + j) % k]) {
+            loop {
+                let i = c.next.fetch_add(1, Ordering::Relaxed);
+                if i >= c.end {
+                    break;
+                }
+                self.run(i);
+            }
+        }
+    }
+
+    fn run(&self, i: usize) {
+        // SAFETY: task `i` is claimed and not yet done, so the caller is still waiting in
+        // `run` and the closure is alive.
+        let f = unsafe { &*self.task };
+        if let Err(p) = panic::catch_unwind(AssertUnwindSafe(|| f(i))) {
+            let mut slot = self.panic.lock().unwrap_or_else(|e| e.into_inner());
+            slot.get_or_insert(p);
+        }
+        self.done.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -135,7 +167,7 @@ fn helper(index: usize) {
             slot.job.clone()
         };
         if let Some(job) = job.filter(|j| index < j.helpers) {
-            job.work();
+            job.work(index + 1);
         }
     }
 }
@@ -153,14 +185,7 @@ pub fn run(n: usize, threads: usize, f: &(dyn Fn(usize) + Sync)) {
     // SAFETY: only the lifetime is erased; see `Job::task` for why the closure outlives its uses.
     let task: *const Task =
         unsafe { std::mem::transmute::<*const (dyn Fn(usize) + Sync + '_), *const Task>(f) };
-    let job = Arc::new(Job {
-        task,
-        n,
-        helpers: threads - 1,
-        next: AtomicUsize::new(0),
-        done: AtomicUsize::new(0),
-        panic: Mutex::new(None),
-    });
+    let job = Arc::new(Job::new(task, n, threads));
     {
         let mut slot = team.slot.lock().unwrap_or_else(|e| e.into_inner());
         slot.job = Some(job.clone());
@@ -170,7 +195,7 @@ pub fn run(n: usize, threads: usize, f: &(dyn Fn(usize) + Sync)) {
         }
     }
     IN_TEAM.set(true);
-    job.work();
+    job.work(0);
     IN_TEAM.set(false);
     // Only tasks a helper has claimed remain; they are running, so this wait is short.
     let mut spins = 0u32;
