@@ -4,9 +4,12 @@
 Every workload is written once against a small adapter interface; each framework supplies an
 adapter. Within one repeat the frameworks run back to back (interleaved), so a ratio
 ferrograd/peer is computed pair by pair from samples taken moments apart, which keeps the
-ratios meaningful on a noisy shared machine even when absolute figures drift. Each figure is
-the median of the repeats, with min and max. Memory figures run each variant in a fresh
-process.
+ratios meaningful on a noisy shared machine even when absolute figures drift. Before each
+sample the process idles for `QUIESCE_S`, so the previous framework's worker threads have gone
+to sleep: PyTorch's OpenMP workers keep spinning for milliseconds after each parallel region
+(ours for 0.1 ms), and on two cores a spinning neighbour takes half the machine from the next
+framework's sample. Each figure is the median of the repeats, with min and max. Memory figures
+run each variant in a fresh process.
 
     python benches/python/compare.py              # full run (a few minutes), table + JSON
     python benches/python/compare.py --quick      # fewer repeats, smaller sizes skipped
@@ -253,8 +256,13 @@ def calibrate(fn, target_s):
         n *= 4
 
 
+# Idle time before every sample (see the module docstring); longer than any framework's spin.
+QUIESCE_S = 0.03
+
+
 def sample(fn, n, clock=time.perf_counter):
     gc.collect()
+    time.sleep(QUIESCE_S)
     gc.disable()
     try:
         t0 = clock()

@@ -3,9 +3,7 @@
 //! loops the compiler vectorises; anything else goes through ndarray's strided iteration.
 
 use super::strided::{contiguous_slice, view, view_mut};
-use super::{
-    CHUNK, ELEMENTWISE_PAR_MIN, fill_new, for_each_chunk, get_num_threads, parallel_for, simd,
-};
+use super::{ELEMENTWISE_PAR_MIN, elementwise_chunk, fill_new, for_each_chunk, parallel_for, simd};
 use crate::shape::Layout;
 use ndarray::{ArrayViewMutD, IxDyn, Zip};
 use std::mem::MaybeUninit;
@@ -162,8 +160,7 @@ pub fn update<T, B>(
 fn for_chunks<T: Send>(dst: &mut [T], body: impl Fn(&mut [T], usize) + Sync + Send) {
     let n = dst.len();
     if parallel_for(n, ELEMENTWISE_PAR_MIN) {
-        let chunk = n.div_ceil(get_num_threads() * 4).max(CHUNK);
-        for_each_chunk(dst, chunk, body);
+        for_each_chunk(dst, elementwise_chunk(n), body);
     } else {
         body(dst, 0);
     }

@@ -25,6 +25,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub const ELEMENTWISE_PAR_MIN: usize = 1 << 16;
 /// Work units (elements touched) per parallel chunk.
 pub const CHUNK: usize = 1 << 14;
+/// Most elements per task of an elementwise op. Small tasks let the team's alternating walk
+/// (see `team`) start each op on the lines the previous op left in L2.
+pub const ELEMENTWISE_TASK_MAX: usize = 1 << 15;
+
+/// Elements per task when `n` elements are split for an elementwise op.
+pub fn elementwise_chunk(n: usize) -> usize {
+    n.div_ceil(get_num_threads() * 4)
+        .clamp(CHUNK, ELEMENTWISE_TASK_MAX)
+}
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
@@ -137,8 +146,7 @@ pub fn fill_new<T: Copy + Send + Sync>(
     {
         let spare = &mut v.spare_capacity_mut()[..n];
         if parallel_for(n, par_min) {
-            let chunk = n.div_ceil(get_num_threads() * 4).max(CHUNK);
-            for_each_chunk(spare, chunk, fill);
+            for_each_chunk(spare, elementwise_chunk(n), fill);
         } else {
             fill(spare, 0);
         }
