@@ -170,17 +170,22 @@ impl PyTensor {
         reversed: bool,
     ) -> PyResult<Py<PyAny>> {
         let a = &self.inner;
+        let tensor_op = |b: &Tensor| {
+            let work = a.numel().max(b.numel());
+            compute(py, work, || {
+                if reversed {
+                    binary(op, b, a)
+                } else {
+                    binary(op, a, b)
+                }
+            })
+        };
+        // A Tensor operand is borrowed: the per-op path takes no reference on it.
+        if let Ok(t) = other.cast::<PyTensor>() {
+            return PyTensor::wrap(py, tensor_op(&t.get().inner)?);
+        }
         let out = match operand(other)? {
-            Some(Operand::Tensor(b)) => {
-                let work = a.numel().max(b.numel());
-                compute(py, work, || {
-                    if reversed {
-                        binary(op, &b, a)
-                    } else {
-                        binary(op, a, &b)
-                    }
-                })?
-            }
+            Some(Operand::Tensor(b)) => tensor_op(&b)?,
             Some(Operand::Scalar(s)) => {
                 compute(py, a.numel(), || binary_scalar(op, a, s, reversed))?
             }

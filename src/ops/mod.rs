@@ -25,7 +25,7 @@ pub mod view;
 use crate::autograd::grad_mode::GradMode;
 use crate::autograd::node::{BackwardFn, Grads, Node};
 use crate::error::Result;
-use crate::tensor::Tensor;
+use crate::tensor::{MetaFlags, Tensor};
 use smallvec::SmallVec;
 use std::sync::Arc;
 
@@ -66,8 +66,8 @@ where
 pub(crate) fn untracked(out: Tensor, inputs: &[&Tensor]) -> Tensor {
     let recording = GradMode::current().is_recording();
     let explain = inputs.iter().any(|t| {
-        let m = t.meta();
-        m.made_without_grad || (!recording && (m.requires_grad || m.grad_fn.is_some()))
+        let f = t.meta_flags();
+        f & MetaFlags::MADE_WITHOUT_GRAD != 0 || (!recording && f & MetaFlags::REQUIRES_GRAD != 0)
     });
     if explain {
         out.meta().made_without_grad = true;

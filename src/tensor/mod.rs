@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 use crate::shape::Layout;
 use crate::storage::Storage;
 use parking_lot::{Mutex, MutexGuard};
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 
 /// An n-dimensional array with optional gradient tracking. Cloning is a reference-count bump;
@@ -24,6 +26,9 @@ pub struct TensorImpl {
     pub(crate) layout: Layout,
     pub(crate) dtype: DType,
     pub(crate) autograd: Mutex<AutogradMeta>,
+    /// A copy of the autograd facts every op asks for (`MetaFlags`), rewritten whenever the
+    /// meta is unlocked, so the per-op path reads one byte instead of taking the lock.
+    pub(crate) flags: AtomicU8,
     /// For views: the tensor that owns the storage they look into (its own base if it is a
     /// view itself). In-place ops on a view check its base.
     pub(crate) view_base: Option<Tensor>,
@@ -46,6 +51,53 @@ pub(crate) struct AutogradMeta {
     pub view_version: Option<u64>,
 }
 
+/// Bits of `TensorImpl::flags`.
+pub(crate) struct MetaFlags;
+impl MetaFlags {
+    /// `requires_grad || grad_fn.is_some()`.
+    pub const REQUIRES_GRAD: u8 = 1;
+    /// `made_without_grad`.
+    pub const MADE_WITHOUT_GRAD: u8 = 2;
+
+    fn of(m: &AutogradMeta) -> u8 {
+        let mut f = 0;
+        if m.requires_grad || m.grad_fn.is_some() {
+            f |= Self::REQUIRES_GRAD;
+        }
+        if m.made_without_grad {
+            f |= Self::MADE_WITHOUT_GRAD;
+        }
+        f
+    }
+}
+
+/// The locked autograd meta; unlocking refreshes the tensor's `flags`.
+pub(crate) struct MetaGuard<'a> {
+    meta: MutexGuard<'a, AutogradMeta>,
+    flags: &'a AtomicU8,
+}
+
+impl Deref for MetaGuard<'_> {
+    type Target = AutogradMeta;
+    fn deref(&self) -> &AutogradMeta {
+        &self.meta
+    }
+}
+
+impl DerefMut for MetaGuard<'_> {
+    fn deref_mut(&mut self) -> &mut AutogradMeta {
+        &mut self.meta
+    }
+}
+
+impl Drop for MetaGuard<'_> {
+    fn drop(&mut self) {
+        // Still under the lock (fields drop after this), so writers store in lock order.
+        self.flags
+            .store(MetaFlags::of(&self.meta), Ordering::Release);
+    }
+}
+
 impl Tensor {
     pub(crate) fn from_parts_typed(
         storage: Arc<Storage>,
@@ -58,6 +110,7 @@ impl Tensor {
             layout,
             dtype,
             autograd: Mutex::new(AutogradMeta::default()),
+            flags: AtomicU8::new(0),
             view_base,
         }))
     }
@@ -74,8 +127,18 @@ impl Tensor {
         )
     }
 
-    pub(crate) fn meta(&self) -> MutexGuard<'_, AutogradMeta> {
-        self.0.autograd.lock()
+    pub(crate) fn meta(&self) -> MetaGuard<'_> {
+        MetaGuard {
+            meta: self.0.autograd.lock(),
+            flags: &self.0.flags,
+        }
+    }
+
+    /// `MetaFlags` bits as of the last unlock of the meta (a view's history may be stale; see
+    /// `requires_grad`).
+    #[inline]
+    pub(crate) fn meta_flags(&self) -> u8 {
+        self.0.flags.load(Ordering::Acquire)
     }
 
     // ----- shape and storage -----
@@ -150,6 +213,9 @@ impl Tensor {
     // ----- autograd state -----
 
     pub fn requires_grad(&self) -> bool {
+        if self.0.view_base.is_none() {
+            return self.meta_flags() & MetaFlags::REQUIRES_GRAD != 0;
+        }
         self.refresh_view_history();
         let m = self.meta();
         m.requires_grad || m.grad_fn.is_some()
@@ -312,5 +378,39 @@ impl Tensor {
 impl std::fmt::Debug for TensorImpl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "TensorImpl({:?}, {})", self.layout.shape, self.dtype)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autograd::grad_mode::no_grad;
+
+    /// The lock-free flags every op reads must follow each way the meta changes.
+    #[test]
+    fn meta_flags_follow_the_meta() {
+        let has = |t: &Tensor, bit: u8| t.meta_flags() & bit != 0;
+        let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2]).unwrap();
+        assert!(!has(&x, MetaFlags::REQUIRES_GRAD));
+        x.set_requires_grad(true).unwrap();
+        assert!(has(&x, MetaFlags::REQUIRES_GRAD) && x.requires_grad());
+        let y = x.mul(&x).unwrap();
+        assert!(
+            has(&y, MetaFlags::REQUIRES_GRAD),
+            "a recorded result has a grad_fn"
+        );
+        let z = {
+            let _g = no_grad();
+            x.mul(&x).unwrap()
+        };
+        assert!(!has(&z, MetaFlags::REQUIRES_GRAD));
+        assert!(has(&z, MetaFlags::MADE_WITHOUT_GRAD));
+        assert!(
+            has(&z.add(&z).unwrap(), MetaFlags::MADE_WITHOUT_GRAD),
+            "passed on"
+        );
+        x.set_requires_grad(false).unwrap();
+        assert!(!has(&x, MetaFlags::REQUIRES_GRAD) && !x.requires_grad());
+        assert!(!x.mul(&x).unwrap().requires_grad());
     }
 }
