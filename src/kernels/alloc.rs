@@ -123,7 +123,9 @@ fn take(bytes: usize, size: usize, align: usize) -> Option<Block> {
 }
 
 impl Cache {
-    /// The smallest block of this element size and alignment that fits `bytes` within the slack.
+    /// The smallest block of this element size and alignment that fits `bytes` within the
+    /// slack; of equal ones the last freed, whose lines are the likeliest to still be cached
+    /// (taking the oldest would cycle a loop of ops through every cached block).
     fn take(&mut self, bytes: usize, size: usize, align: usize) -> Option<Block> {
         let mut best: Option<usize> = None;
         for (i, b) in self.blocks.iter().enumerate() {
@@ -131,7 +133,7 @@ impl Cache {
                 && b.align == align
                 && b.bytes >= bytes
                 && b.bytes - bytes <= b.bytes / FIT_SLACK_DIV;
-            if fits && best.is_none_or(|j| self.blocks[j].bytes > b.bytes) {
+            if fits && best.is_none_or(|j| self.blocks[j].bytes >= b.bytes) {
                 best = Some(i);
             }
         }
@@ -224,6 +226,29 @@ mod tests {
         assert_eq!(b.ptr as usize, p_big);
         b.free();
         assert_eq!(c.bytes, 0);
+    }
+
+    #[test]
+    fn of_equal_blocks_takes_the_last_freed() {
+        let mut c = Cache {
+            blocks: Vec::new(),
+            bytes: 0,
+        };
+        let (a, pa) = block_of::<f32>(1 << 15);
+        let (b, pb) = block_of::<f32>(1 << 15);
+        assert!(c.put(a, usize::MAX).is_empty());
+        assert!(c.put(b, usize::MAX).is_empty());
+        // A loop that frees its result before the next call gets the same block every time.
+        for _ in 0..3 {
+            let t = c.take(1 << 17, 4, 4).unwrap();
+            assert_eq!(t.ptr as usize, pb);
+            assert!(c.put(t, usize::MAX).is_empty());
+        }
+        let t = c.take(1 << 17, 4, 4).unwrap();
+        let u = c.take(1 << 17, 4, 4).unwrap();
+        assert_eq!((t.ptr as usize, u.ptr as usize), (pb, pa));
+        t.free();
+        u.free();
     }
 
     #[test]
