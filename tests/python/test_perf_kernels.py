@@ -163,7 +163,8 @@ def test_inplace_arithmetic_broadcasts_casts_and_refuses_what_it_must():
     "m,k,n",
     [
         (128, 128, 128),  # split into row blocks
-        (16, 300, 2000),  # few rows: split into column blocks written through the row stride
+        (16, 300, 2000),  # few rows against a transposed weight: the transposed route
+        (37, 300, 517),  # the transposed route with ragged tiles and blocks
         (33, 70, 150),  # uneven blocks
         (600, 600, 600),  # large: the GEMM's own threading
     ],
@@ -175,6 +176,12 @@ def test_matmul_and_linear_match_numpy_whichever_way_the_product_is_split(m, k, 
     bias = rng.standard_normal(n).astype(np.float32)
     got = (fg.tensor(a) @ fg.tensor(w).t()).numpy()
     np.testing.assert_allclose(got, a @ w.T, rtol=1e-4, atol=1e-3)
+    # The same product with a row-major right operand: few rows split into column blocks
+    # written through the row stride.
+    wt = np.ascontiguousarray(w.T)
+    np.testing.assert_allclose((fg.tensor(a) @ fg.tensor(wt)).numpy(), a @ wt, rtol=1e-4, atol=1e-3)
+    a64, w64 = a.astype(np.float64), w.astype(np.float64)
+    np.testing.assert_allclose((fg.tensor(a64) @ fg.tensor(w64).t()).numpy(), a64 @ w64.T, rtol=1e-9, atol=1e-12)
     lin = fg.nn.functional.linear(fg.tensor(a), fg.tensor(w), fg.tensor(bias)).numpy()
     np.testing.assert_allclose(lin, a @ w.T + bias, rtol=1e-4, atol=1e-3)
     # The transposed product reads its operand through strides; the gradient path uses it.
