@@ -164,7 +164,8 @@ def test_inplace_arithmetic_broadcasts_casts_and_refuses_what_it_must():
     [
         (128, 128, 128),  # split into row blocks
         (16, 300, 2000),  # few rows against a transposed weight: the transposed route
-        (37, 300, 517),  # the transposed route with ragged tiles and blocks
+        (37, 900, 517),  # the transposed route with ragged tiles and blocks
+        (16, 100, 300),  # a small transposed weight: the direct route, split into column blocks
         (33, 70, 150),  # uneven blocks
         (600, 600, 600),  # large: the GEMM's own threading
     ],
