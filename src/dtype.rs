@@ -189,7 +189,10 @@ element!(
 );
 
 /// Float elements: what differentiable kernels are written over.
-pub trait FloatElement: Element + num_traits::Float + std::iter::Sum + Send + Sync {}
+pub trait FloatElement:
+    Element + num_traits::Float + num_traits::NumAssign + std::iter::Sum + Send + Sync
+{
+}
 impl FloatElement for f32 {}
 impl FloatElement for f64 {}
 

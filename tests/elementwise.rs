@@ -20,16 +20,19 @@ fn check(f: impl Fn(&[Tensor]) -> ferrograd::Result<Tensor>, inputs: &[Tensor]) 
 #[test]
 fn activation_gradients() {
     let x = leaf(&[-2.3, -0.7, 0.4, 1.9, 3.6, -4.2], &[2, 3]);
-    check(|t| t[0].gelu(GeluApprox::None), &[x.clone()]);
-    check(|t| t[0].gelu(GeluApprox::Tanh), &[x.clone()]);
-    check(|t| t[0].silu(), &[x.clone()]);
-    check(|t| t[0].mish(), &[x.clone()]);
-    check(|t| t[0].softplus(1.5, 2.0), &[x.clone()]);
-    check(|t| t[0].elu(0.5), &[x.clone()]);
-    check(|t| t[0].selu(), &[x.clone()]);
-    check(|t| t[0].logsigmoid(), &[x.clone()]);
-    check(|t| t[0].hardswish(), &[x.clone()]);
-    check(|t| t[0].transpose(0, 1)?.leaky_relu(0.1), &[x.clone()]);
+    check(|t| t[0].gelu(GeluApprox::None), std::slice::from_ref(&x));
+    check(|t| t[0].gelu(GeluApprox::Tanh), std::slice::from_ref(&x));
+    check(|t| t[0].silu(), std::slice::from_ref(&x));
+    check(|t| t[0].mish(), std::slice::from_ref(&x));
+    check(|t| t[0].softplus(1.5, 2.0), std::slice::from_ref(&x));
+    check(|t| t[0].elu(0.5), std::slice::from_ref(&x));
+    check(|t| t[0].selu(), std::slice::from_ref(&x));
+    check(|t| t[0].logsigmoid(), std::slice::from_ref(&x));
+    check(|t| t[0].hardswish(), std::slice::from_ref(&x));
+    check(
+        |t| t[0].transpose(0, 1)?.leaky_relu(0.1),
+        std::slice::from_ref(&x),
+    );
 }
 
 #[test]

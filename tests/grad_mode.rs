@@ -148,7 +148,7 @@ fn set_and_scope() {
     .set();
     assert_eq!(prev, GradMode::DEFAULT);
     assert_eq!(mode(), (false, false));
-    let inner = GradMode::DEFAULT.scope(|| mode());
+    let inner = GradMode::DEFAULT.scope(mode);
     assert_eq!(inner, (true, false));
     assert_eq!(mode(), (false, false));
     prev.set();

@@ -199,10 +199,10 @@ fn run(
             }
             match &node.kind {
                 NodeKind::AccumulateGrad(leaf) => {
-                    if capture.is_none() {
-                        if let Some(leaf) = leaf.upgrade() {
-                            accumulate(&Tensor(leaf), grad)?;
-                        }
+                    if capture.is_none()
+                        && let Some(leaf) = leaf.upgrade()
+                    {
+                        accumulate(&Tensor(leaf), grad)?;
                     }
                 }
                 NodeKind::Op(f) => {

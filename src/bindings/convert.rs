@@ -156,10 +156,11 @@ pub fn tensor_from_py(obj: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResult<
     // A NumPy scalar carries a dtype, like a 0-d array (np.float64(1) stays float64).
     let is_np_scalar = obj.is_instance(&np.getattr("generic")?)?;
     let is_array = obj.is_instance(&np.getattr("ndarray")?)?;
-    if !is_np_scalar && !is_array {
-        if let Some(s) = extract_scalar(obj) {
-            return Ok(Tensor::scalar_of(s, dtype.unwrap_or(s.default_dtype())));
-        }
+    if !is_np_scalar
+        && !is_array
+        && let Some(s) = extract_scalar(obj)
+    {
+        return Ok(Tensor::scalar_of(s, dtype.unwrap_or(s.default_dtype())));
     }
     let is_ndarray = is_np_scalar || is_array;
     let arr = if is_np_scalar {

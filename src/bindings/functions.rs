@@ -53,13 +53,14 @@ pub fn as_tensor(
 }
 
 fn check_device(device: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-    if let Some(d) = device {
-        if !d.is_none() && d.str()?.to_str()? != "cpu" {
-            return Err(PyTypeError::new_err(format!(
-                "ferrograd runs on the CPU only; got device={}",
-                d.repr()?
-            )));
-        }
+    if let Some(d) = device
+        && !d.is_none()
+        && d.str()?.to_str()? != "cpu"
+    {
+        return Err(PyTypeError::new_err(format!(
+            "ferrograd runs on the CPU only; got device={}",
+            d.repr()?
+        )));
     }
     Ok(())
 }

@@ -69,13 +69,13 @@ fn var_args<'py>(
     unbiased: Option<bool>,
     axis: Option<Bound<'py, PyAny>>,
 ) -> PyResult<(Option<Vec<isize>>, Option<bool>)> {
-    if let Some(d) = &dim {
-        if d.is_instance_of::<PyBool>() {
-            if unbiased.is_some() {
-                return Err(PyTypeError::new_err("got unbiased twice"));
-            }
-            return Ok((opt_dims(None, axis)?, Some(d.extract::<bool>()?)));
+    if let Some(d) = &dim
+        && d.is_instance_of::<PyBool>()
+    {
+        if unbiased.is_some() {
+            return Err(PyTypeError::new_err("got unbiased twice"));
         }
+        return Ok((opt_dims(None, axis)?, Some(d.extract::<bool>()?)));
     }
     Ok((opt_dims(dim, axis)?, unbiased))
 }

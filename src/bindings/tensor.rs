@@ -549,10 +549,10 @@ impl PyTensor {
     ) -> PyResult<Py<PyAny>> {
         let mut target = opt_dtype(dtype)?;
         for a in args.iter() {
-            if let Ok(s) = a.extract::<String>() {
-                if s == "cpu" {
-                    continue;
-                }
+            if let Ok(s) = a.extract::<String>()
+                && s == "cpu"
+            {
+                continue;
             }
             if a.is_none() {
                 continue;
@@ -884,14 +884,13 @@ impl PyTensor {
 
     #[pyo3(signature = (*shape))]
     fn view(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
-        if shape.len() == 1 {
-            if let Ok(d) = extract_dtype(&shape.get_item(0)?) {
-                if !shape.get_item(0)?.is_instance_of::<pyo3::types::PyInt>() {
-                    return Err(PyTypeError::new_err(format!(
-                        "view(dtype) is not supported (asked for {d})"
-                    )));
-                }
-            }
+        if shape.len() == 1
+            && let Ok(d) = extract_dtype(&shape.get_item(0)?)
+            && !shape.get_item(0)?.is_instance_of::<pyo3::types::PyInt>()
+        {
+            return Err(PyTypeError::new_err(format!(
+                "view(dtype) is not supported (asked for {d})"
+            )));
         }
         PyTensor::wrap(py, self.inner.view(&extract_shape(shape)?)?)
     }
@@ -1049,7 +1048,7 @@ impl PyTensor {
         name: &str,
     ) -> PyResult<Py<PyAny>> {
         let r = self.binop(py, other, op, false)?;
-        if r.is(&py.NotImplemented()) {
+        if r.is(py.NotImplemented()) {
             return Err(PyTypeError::new_err(format!(
                 "{name}(): argument 'other' must be a Tensor or a number, not {}",
                 other.get_type().name()?

@@ -56,10 +56,10 @@ where
     }
 
     // Whole contiguous tensor: chunked fold, chunks merged with `combine`.
-    if n_out == 1 {
-        if let Some(s) = contiguous_slice(data, layout) {
-            return vec![fold_slice(s, init, &fold, &combine)];
-        }
+    if n_out == 1
+        && let Some(s) = contiguous_slice(data, layout)
+    {
+        return vec![fold_slice(s, init, &fold, &combine)];
     }
 
     let red_contig = red.is_contiguous() && red.ndim() > 0;

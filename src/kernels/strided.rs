@@ -109,6 +109,37 @@ pub fn to_contiguous<T: Copy + Send + Sync>(data: &[T], layout: &Layout) -> Vec<
     view(data, layout).iter().copied().collect()
 }
 
+/// Calls `f` with the storage offset of every element of `layout`, in row-major order.
+pub fn for_each_offset(layout: &Layout, mut f: impl FnMut(usize)) {
+    let nd = layout.ndim();
+    if layout.numel() == 0 {
+        return;
+    }
+    if nd == 0 {
+        f(layout.offset);
+        return;
+    }
+    let mut idx = vec![0usize; nd];
+    let mut off = layout.offset;
+    loop {
+        f(off);
+        let mut d = nd;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            off += layout.strides[d];
+            if idx[d] < layout.shape[d] {
+                break;
+            }
+            off -= layout.strides[d] * idx[d];
+            idx[d] = 0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,36 +175,5 @@ mod tests {
             offset: 2,
         };
         assert_eq!(to_contiguous(&data, &bc), vec![2, 2, 2, 7, 7, 7]);
-    }
-}
-
-/// Calls `f` with the storage offset of every element of `layout`, in row-major order.
-pub fn for_each_offset(layout: &Layout, mut f: impl FnMut(usize)) {
-    let nd = layout.ndim();
-    if layout.numel() == 0 {
-        return;
-    }
-    if nd == 0 {
-        f(layout.offset);
-        return;
-    }
-    let mut idx = vec![0usize; nd];
-    let mut off = layout.offset;
-    loop {
-        f(off);
-        let mut d = nd;
-        loop {
-            if d == 0 {
-                return;
-            }
-            d -= 1;
-            idx[d] += 1;
-            off += layout.strides[d];
-            if idx[d] < layout.shape[d] {
-                break;
-            }
-            off -= layout.strides[d] * idx[d];
-            idx[d] = 0;
-        }
     }
 }

@@ -164,7 +164,7 @@ fn helper(index: usize) {
         let mut spins = 0u32;
         while team.epoch.load(Ordering::Acquire) == seen {
             spins = spins.wrapping_add(1);
-            if spins % 64 != 0 || since.elapsed() < SPIN {
+            if !spins.is_multiple_of(64) || since.elapsed() < SPIN {
                 std::hint::spin_loop();
                 continue;
             }

@@ -27,18 +27,20 @@ where
 {
     let n: usize = shape.iter().product();
     let full = |l: &Layout| l.shape.as_slice() == shape;
-    if full(la) && full(lb) && full(lc) {
-        if let (Some(sa), Some(sb), Some(sc)) = (
+    if full(la)
+        && full(lb)
+        && full(lc)
+        && let (Some(sa), Some(sb), Some(sc)) = (
             contiguous_slice(a, la),
             contiguous_slice(b, lb),
             contiguous_slice(c, lc),
-        ) {
-            return fill_new(n, par_min, |out, s| {
-                for (i, o) in out.iter_mut().enumerate() {
-                    o.write(f(sa[s + i], sb[s + i], sc[s + i]));
-                }
-            });
-        }
+        )
+    {
+        return fill_new(n, par_min, |out, s| {
+            for (i, o) in out.iter_mut().enumerate() {
+                o.write(f(sa[s + i], sb[s + i], sc[s + i]));
+            }
+        });
     }
     let (Some(ba), Some(bb), Some(bc)) = (
         la.broadcast_to(shape),

@@ -85,7 +85,7 @@ impl Conv2d {
         if groups == 0 {
             return Err(Error::invalid(OP, "groups must be a positive integer"));
         }
-        if in_channels % groups != 0 {
+        if !in_channels.is_multiple_of(groups) {
             return Err(Error::invalid(
                 OP,
                 format!(
@@ -93,7 +93,7 @@ impl Conv2d {
                 ),
             ));
         }
-        if out_channels % groups != 0 {
+        if !out_channels.is_multiple_of(groups) {
             return Err(Error::invalid(
                 OP,
                 format!(

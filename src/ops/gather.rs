@@ -276,7 +276,7 @@ pub(crate) fn cstrides(shape: &[usize]) -> Vec<usize> {
 
 /// Calls `f` with each multi-index of `shape` in row-major order.
 pub(crate) fn for_each_index(shape: &[usize], mut f: impl FnMut(&[usize])) {
-    if shape.iter().any(|&n| n == 0) {
+    if shape.contains(&0) {
         return;
     }
     let mut idx = vec![0usize; shape.len()];
@@ -348,19 +348,18 @@ impl Tensor {
                 ),
             ));
         }
-        if let Some(src) = src {
-            if src.ndim().max(1) != nd
-                || (src.ndim() > 0 && !fits(index.shape(), src.shape(), None))
-            {
-                return Err(Error::shape(
-                    op,
-                    format!(
-                        "size of index {:?} must not exceed the source's {:?}",
-                        index.shape(),
-                        src.shape()
-                    ),
-                ));
-            }
+        if let Some(src) = src
+            && (src.ndim().max(1) != nd
+                || (src.ndim() > 0 && !fits(index.shape(), src.shape(), None)))
+        {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "size of index {:?} must not exceed the source's {:?}",
+                    index.shape(),
+                    src.shape()
+                ),
+            ));
         }
         Ok(())
     }
@@ -544,8 +543,8 @@ impl Tensor {
         let cs = cstrides(self.shape());
         let mut v = Vec::with_capacity(nz.len() * nd);
         for &p in &nz {
-            for d in 0..nd {
-                v.push(((p / cs[d]) % self.shape()[d]) as i64);
+            for (&c, &s) in cs.iter().zip(self.shape()) {
+                v.push(((p / c) % s) as i64);
             }
         }
         Ok(Tensor::from_buffer_vec(v, &[nz.len(), nd]))

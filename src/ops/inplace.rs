@@ -43,13 +43,14 @@ impl Tensor {
             )));
         }
         let needs = self.requires_grad() || others.iter().any(|t| t.requires_grad());
-        if let Some(base) = &self.0.view_base {
-            if base.is_leaf() && base.requires_grad() {
-                return Err(Error::autograd(format!(
-                    "{op}: a view of a leaf Variable that requires grad is being used in an in-place operation. \
-                     Wrap the update in `with no_grad():` or work on a clone."
-                )));
-            }
+        if let Some(base) = &self.0.view_base
+            && base.is_leaf()
+            && base.requires_grad()
+        {
+            return Err(Error::autograd(format!(
+                "{op}: a view of a leaf Variable that requires grad is being used in an in-place operation. \
+                 Wrap the update in `with no_grad():` or work on a clone."
+            )));
         }
         Ok(needs)
     }

@@ -159,8 +159,8 @@ impl Tensor {
             let (lo, hi) = (lo.map(T::from_f64), hi.map(T::from_f64));
             map::<T, T>(&x, ELEMENTWISE_PAR_MIN, move |v: T| {
                 let mut y = v;
-                if let Some(l) = lo { if y < l { y = l; } }
-                if let Some(h) = hi { if y > h { y = h; } }
+                if let Some(l) = lo && y < l { y = l; }
+                if let Some(h) = hi && y > h { y = h; }
                 y
             })
         }, _ => unreachable!("bool rejected above"));

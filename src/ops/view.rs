@@ -212,8 +212,8 @@ impl Tensor {
             strides: Dims::new(),
             offset: self.storage_offset(),
         };
-        for d in 0..nd {
-            if !drop[d] {
+        for (d, &dropped) in drop.iter().enumerate() {
+            if !dropped {
                 l.shape.push(self.shape()[d]);
                 l.strides.push(self.strides()[d]);
             }
@@ -791,7 +791,7 @@ impl Tensor {
     /// Pads (or, with negative constant amounts, crops) the trailing dims: `pad` holds
     /// `(before, after)` pairs starting from the last dim, as `torch.nn.functional.pad`.
     pub fn pad(&self, pad: &[i64], mode: PadMode) -> Result<Tensor> {
-        if pad.len() % 2 != 0 {
+        if !pad.len().is_multiple_of(2) {
             return Err(Error::invalid(
                 "pad",
                 format!("Padding length must be divisible by 2, got {}", pad.len()),

@@ -105,7 +105,7 @@ impl SgdConfig {
 }
 
 fn check_nonneg(op: &'static str, name: &str, v: f64) -> Result<()> {
-    if !(v >= 0.0) {
+    if v.is_nan() || v < 0.0 {
         return Err(Error::invalid(op, format!("Invalid {name} value: {v}")));
     }
     Ok(())
@@ -135,14 +135,14 @@ pub fn sgd_update(
             for i in 0..p.len() {
                 let mut d = if c.maximize { -g[i] } else { g[i] };
                 if c.weight_decay != 0.0 {
-                    d = d + wd * p[i];
+                    d += wd * p[i];
                 }
                 if c.momentum != 0.0 {
                     let b = &mut s[0][i];
                     *b = if first { d } else { mom * *b + damp * d };
                     d = if c.nesterov { d + mom * *b } else { *b };
                 }
-                p[i] = p[i] - lr * d;
+                p[i] -= lr * d;
             }
         })
     }), _ => unreachable!("checked float"))
@@ -238,9 +238,9 @@ pub fn adam_update(
                 let mut d = if c.maximize { -g[i] } else { g[i] };
                 if c.weight_decay != 0.0 {
                     if c.decoupled {
-                        p[i] = p[i] * decay;
+                        p[i] *= decay;
                     } else {
-                        d = d + wd * p[i];
+                        d += wd * p[i];
                     }
                 }
                 let m = s[0][i] + w1 * (d - s[0][i]);
@@ -255,7 +255,7 @@ pub fn adam_update(
                     v
                 };
                 let denom = v.sqrt() / bc2s + eps;
-                p[i] = p[i] - ss * (m / denom);
+                p[i] -= ss * (m / denom);
             }
         })
     }), _ => unreachable!("checked float"))
@@ -335,7 +335,7 @@ pub fn rmsprop_update(
             for i in 0..p.len() {
                 let mut d = if c.maximize { -g[i] } else { g[i] };
                 if c.weight_decay != 0.0 {
-                    d = d + wd * p[i];
+                    d += wd * p[i];
                 }
                 let sq = s[0][i] * alpha + w * d * d;
                 s[0][i] = sq;
@@ -349,9 +349,9 @@ pub fn rmsprop_update(
                 if c.momentum > 0.0 {
                     let b = s[mi][i] * mom + d / avg;
                     s[mi][i] = b;
-                    p[i] = p[i] - lr * b;
+                    p[i] -= lr * b;
                 } else {
-                    p[i] = p[i] - lr * (d / avg);
+                    p[i] -= lr * (d / avg);
                 }
             }
         })
@@ -414,11 +414,11 @@ pub fn adagrad_update(
             for i in 0..p.len() {
                 let mut d = if c.maximize { -g[i] } else { g[i] };
                 if c.weight_decay != 0.0 {
-                    d = d + wd * p[i];
+                    d += wd * p[i];
                 }
                 let acc = s[0][i] + d * d;
                 s[0][i] = acc;
-                p[i] = p[i] - clr * (d / (acc.sqrt() + eps));
+                p[i] -= clr * (d / (acc.sqrt() + eps));
             }
         })
     }), _ => unreachable!("checked float"))

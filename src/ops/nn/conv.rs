@@ -364,9 +364,7 @@ fn check_conv_args(
     } else {
         weight.shape()[0]
     };
-    if transposed && weight.shape()[0] % groups != 0
-        || !transposed && weight.shape()[0] % groups != 0
-    {
+    if !weight.shape()[0].is_multiple_of(groups) {
         return Err(Error::shape(
             op,
             format!(

@@ -18,7 +18,7 @@ impl Tensor {
                 format!("expected a floating point input, got {}", self.dtype()),
             ));
         }
-        if !(p > 0.0) {
+        if p.is_nan() || p <= 0.0 {
             return Err(Error::invalid(
                 OP,
                 format!("only p > 0 (or inf) is supported, got p={p}"),
@@ -32,11 +32,8 @@ impl Tensor {
         };
         let moved = x.movedim_last(d)?;
         let m = *moved.shape().last().unwrap();
-        let rows = if m == 0 {
-            moved.numel()
-        } else {
-            moved.numel() / m
-        };
+        // An empty last dim leaves every lane empty: one (zero-length) row per element.
+        let rows = moved.numel().checked_div(m).unwrap_or(moved.numel());
         let rows = if m == 0 {
             moved.shape()[..moved.ndim() - 1].iter().product()
         } else {

@@ -34,9 +34,10 @@ pub(crate) fn map_rows<T: FloatElement>(
     let total = x.numel();
     let data = &T::slice(&buf)[x.storage_offset()..x.storage_offset() + total];
     let mut out: Vec<T> = Vec::with_capacity(total);
-    if n > 0 {
+    // Rows of n > 0 elements (an empty row writes nothing).
+    if let Some(rows_per_task) = ROWS_PAR_MIN.checked_div(n) {
         let spare = &mut out.spare_capacity_mut()[..total];
-        let rows_per_task = (ROWS_PAR_MIN / n).max(1);
+        let rows_per_task = rows_per_task.max(1);
         let run = |o: &mut [std::mem::MaybeUninit<T>], start: usize| {
             for (r, row_out) in o.chunks_mut(n).enumerate() {
                 f(&data[start + r * n..start + (r + 1) * n], row_out);
@@ -64,7 +65,7 @@ pub(crate) fn softmax_row<T: FloatElement>(
     let max = if max.is_finite() { max } else { T::ZERO };
     let mut sum = T::ZERO;
     for &v in row {
-        sum = sum + (v - max).exp();
+        sum += (v - max).exp();
     }
     if log {
         let lse = sum.ln();

@@ -93,13 +93,13 @@ fn check_param(
     numel: usize,
     shape: &[usize],
 ) -> Result<()> {
-    if let Some(p) = p {
-        if p.numel() != numel || (op == "layer_norm" && p.shape() != shape) {
-            return Err(Error::shape(
-                op,
-                format!("expected {name} of shape {shape:?}, got {:?}", p.shape()),
-            ));
-        }
+    if let Some(p) = p
+        && (p.numel() != numel || (op == "layer_norm" && p.shape() != shape))
+    {
+        return Err(Error::shape(
+            op,
+            format!("expected {name} of shape {shape:?}, got {:?}", p.shape()),
+        ));
     }
     Ok(())
 }
