@@ -9,7 +9,8 @@ sample the process idles for `QUIESCE_S`, so the previous framework's worker thr
 to sleep: PyTorch's OpenMP workers keep spinning for milliseconds after each parallel region
 (ours for 0.1 ms), and on two cores a spinning neighbour takes half the machine from the next
 framework's sample. Each figure is the median of the repeats, with min and max. Memory figures
-run each variant in a fresh process.
+run each variant in a fresh process, which returns its setup's freed heap to the OS before
+taking the baseline (otherwise whoever mallocs its results reuses those resident pages for free).
 
     python benches/python/compare.py              # full run (a few minutes), table + JSON
     python benches/python/compare.py --quick      # fewer repeats, smaller sizes skipped
@@ -82,10 +83,10 @@ TARGETS = {
     "W4 MLP step b64": ("torch", "<=", 0.6),
     "W4 MLP step b512": ("torch", "<=", 1.0),
     "W5 8x2048 b256 no_grad": ("torch", "<=", 1.0),
-    # Judged on the exact bytes of live array/tensor data (ferrograd.memory vs tracemalloc):
-    # the RSS rise of a fresh process mostly reflects what the C allocator kept from setup.
-    "W5 live-tensor peak, no_grad": ("numpy", "<=", 1.1),
-    "W5 saved activations": ("abs", "<=", 1.1 * 14.0),
+    # The RSS rise of a fresh process whose setup garbage went back to the OS (see
+    # `release_free_heap`): activations plus kernel workspaces, as the process sees them.
+    "W5 peak over baseline, no_grad": ("numpy", "<=", 1.1),
+    "W5 saved activations": ("abs", "<=", 15.4),  # 1.1x the analytic 14.0 MiB
     "W6 chain 100k, per node": ("abs", "<=", 2.0),
 }
 
@@ -507,7 +508,7 @@ def w5(fws, reps, quick):
         out.append(run_timed(f"W5 8x2048 b256 {variant}", "ms", False, fws, make, lambda s: s * 1e3, max(3, reps - 2), 0.2,
                              note="NumPy: plain forward"))
     # Memory: one fresh process per framework and variant.
-    mem = Result("W5 peak over baseline, no_grad", "MiB", False, note="RSS peak rise in a fresh process")
+    mem = Result("W5 peak over baseline, no_grad", "MiB", False, note="RSS peak rise in a fresh process, free heap returned first")
     exact = Result("W5 live-tensor peak, no_grad", "MiB", False, note="ferrograd.memory / tracemalloc (exact bytes)")
     saved = Result("W5 saved activations", "MiB", False, note="live bytes held by the graph; analytic 14.0")
     for ad in fws:
@@ -623,6 +624,18 @@ def reset_hwm():
         return False
 
 
+def release_free_heap():
+    # Pages that setup freed stay resident in the C heap, and a framework that mallocs its
+    # results reuses them without raising the RSS; returning them first makes every
+    # framework's rise count the memory its forward really touches.
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def child(args):
     cmd = [sys.executable, os.path.abspath(__file__), "--child", *args]
     try:
@@ -652,6 +665,7 @@ def run_child(args):
         live0 = ad.live_bytes() if hasattr(ad, "live_bytes") else None
         if hasattr(ad, "reset_peak"):
             ad.reset_peak()
+        release_free_heap()
         base = rss_now()
         ok = reset_hwm()
         ctx = ad.no_grad() if variant == "no_grad" else nullcontext()

@@ -13,6 +13,8 @@ const SPLIT_MIN_SIDE: usize = 32;
 /// the direct route is as fast (784x256 weight: equal; 256x128: direct 1.2x faster); above it
 /// the route wins 1.3x (256 rows against 1024x1024) to 5x (32 rows against 4096x4096).
 const TRANSPOSED_ROUTE_MIN: usize = 1 << 18;
+/// Scratch elements per panel of the transposed route: 256 KiB of f32, a quarter of an L2.
+const TRANSPOSE_PANEL_ELEMS: usize = 1 << 16;
 
 /// One matrix operand: element (i, j) is at `offset + i * rs + j * cs`.
 #[derive(Clone, Copy, Debug)]
@@ -202,7 +204,13 @@ fn product<T: GemmElement>(
 /// When `b` is the large one (a 2048x2048 weight against 256 rows of input) that gathering
 /// dominated: 120 GFLOP/s on one thread against 186 for the same product the other way round.
 /// Computing the transposed product puts the gathering on the small `a`; transposing its
-/// `n x m` result back costs one pass over the output.
+/// result back costs one pass over the output.
+///
+/// `a` is first copied column-major, once: handed over row-major, the gemm crate gathers it
+/// into a whole-size packing buffer on every thread, buffers that the threads' malloc arenas
+/// then keep (2 threads: 5 MiB more resident for a 2048-wide inference). The product then
+/// goes in panels of `dst`'s columns, each into a small scratch block that is transposed into
+/// `dst` while it is still in cache.
 #[allow(clippy::too_many_arguments)]
 fn product_via_transpose<T: GemmElement>(
     dst: &mut [T],
@@ -215,42 +223,115 @@ fn product_via_transpose<T: GemmElement>(
     n: usize,
     accumulate: bool,
 ) {
-    let mut t = super::alloc::vec_with_capacity::<T>(m * n);
-    // SAFETY: the product below writes all n*m elements (it does not read `t`).
-    unsafe { t.set_len(m * n) };
-    let flip = |r: MatRef| MatRef {
-        rs: r.cs,
-        cs: r.rs,
-        ..r
+    let parallel = cfg!(feature = "parallel") && get_num_threads() > 1 && m * n * k >= GEMM_PAR_MIN;
+    let a_cols = column_major_copy(a, am, m, k, parallel);
+    // `a^T` read row-major from the column-major copy.
+    let a_t = MatRef {
+        offset: 0,
+        rs: m,
+        cs: 1,
     };
-    // n >= m here, so this call takes the direct route.
-    product(&mut t, b, flip(bm), a, flip(am), n, k, m, false);
-    transpose_into(dst, &t, m, n, accumulate);
-    super::alloc::recycle(t);
+    let width = transpose_panel_width(m, n);
+    let base = SharedMut(dst.as_mut_ptr());
+    let panel = |i: usize| {
+        let c0 = i * width;
+        let w = width.min(n - c0);
+        let mut t = super::alloc::vec_with_capacity::<T>(w * m);
+        // SAFETY: the product below writes all w*m elements (it does not read `t`).
+        unsafe { t.set_len(w * m) };
+        // Columns [c0, c0 + w) of `b`, transposed: rows of `b^T`.
+        let b_t = MatRef {
+            offset: bm.offset + c0 * bm.cs,
+            rs: bm.cs,
+            cs: bm.rs,
+        };
+        // SAFETY: `t` holds w*m elements, written row-major with row stride m.
+        unsafe { gemm_raw(t.as_mut_ptr(), m, b, b_t, &a_cols, a_t, w, k, m, false) };
+        // SAFETY: panels cover disjoint column ranges [c0, c0 + w) of the m x n output, so no
+        // two tasks write the same element; `dst` is borrowed for the whole call.
+        unsafe { transpose_into(base.at(c0), n, &t, m, w, accumulate) };
+        super::alloc::recycle(t);
+    };
+    let panels = n.div_ceil(width);
+    if parallel {
+        run_tasks(panels, panel);
+    } else {
+        (0..panels).for_each(panel);
+    }
+    super::alloc::recycle(a_cols);
 }
 
-/// `dst[i][j] = t[j][i]` (or `+=` with `accumulate`) for row-major `dst` `[m, n]` and `t`
-/// `[n, m]`, in square tiles so both sides are read and written a cache line at a time.
-fn transpose_into<T: GemmElement>(dst: &mut [T], t: &[T], m: usize, n: usize, accumulate: bool) {
+/// Columns per panel of the transposed route: a scratch block of about `TRANSPOSE_PANEL_ELEMS`,
+/// at least `SPLIT_MIN_SIDE` wide, and at least one panel per thread.
+fn transpose_panel_width(m: usize, n: usize) -> usize {
+    let by_size = (TRANSPOSE_PANEL_ELEMS / m.max(1)).max(SPLIT_MIN_SIDE);
+    let by_threads = n.div_ceil(get_num_threads().max(1));
+    by_size.min(by_threads).div_ceil(16) * 16
+}
+
+/// The `m x k` operand `a` copied column-major (element (i, j) at `i + j * m`), from the cache.
+fn column_major_copy<T: GemmElement>(
+    a: &[T],
+    am: MatRef,
+    m: usize,
+    k: usize,
+    parallel: bool,
+) -> Vec<T> {
     const TILE: usize = 32;
-    let body = |d: &mut [T], start: usize| {
-        let (r0, rows) = (start / n, d.len() / n);
-        for j0 in (0..n).step_by(TILE) {
-            let j1 = (j0 + TILE).min(n);
-            for i in 0..rows {
-                let row = &mut d[i * n..(i + 1) * n];
-                for j in j0..j1 {
-                    let v = t[j * m + r0 + i];
-                    row[j] = if accumulate { row[j] + v } else { v };
+    let mut out = super::alloc::vec_with_capacity::<T>(m * k);
+    // SAFETY: the loops below write all m*k elements before anything reads them.
+    unsafe { out.set_len(m * k) };
+    // One task per block of TILE columns: column j of the copy is a contiguous run of m.
+    let body = |c: &mut [T], start: usize| {
+        let j0 = start / m;
+        let cols = c.len() / m;
+        for i0 in (0..m).step_by(TILE) {
+            let i1 = (i0 + TILE).min(m);
+            for j in 0..cols {
+                let src = am.offset + (j0 + j) * am.cs;
+                for i in i0..i1 {
+                    c[j * m + i] = a[src + i * am.rs];
                 }
             }
         }
     };
-    let rows = TILE.max(m.div_ceil(get_num_threads() * 4).div_ceil(TILE) * TILE);
-    if cfg!(feature = "parallel") && m * n >= super::ELEMENTWISE_PAR_MIN {
-        for_each_chunk(&mut dst[..m * n], rows * n, body);
+    let chunk = TILE * m;
+    if parallel {
+        for_each_chunk(&mut out, chunk, body);
     } else {
-        body(&mut dst[..m * n], 0);
+        body(&mut out, 0);
+    }
+    out
+}
+
+/// `dst[i][j] = t[j][i]` (or `+=` with `accumulate`) for `dst` `[m, w]` with row stride `ld`
+/// and row-major `t` `[w, m]`, in square tiles so both sides move a cache line at a time.
+///
+/// # Safety
+/// `dst` must be valid for writes of every element `i * ld + j` (i < m, j < w), and no one
+/// else may access those elements during the call.
+unsafe fn transpose_into<T: GemmElement>(
+    dst: *mut T,
+    ld: usize,
+    t: &[T],
+    m: usize,
+    w: usize,
+    accumulate: bool,
+) {
+    const TILE: usize = 32;
+    for i0 in (0..m).step_by(TILE) {
+        let i1 = (i0 + TILE).min(m);
+        for j0 in (0..w).step_by(TILE) {
+            let j1 = (j0 + TILE).min(w);
+            for i in i0..i1 {
+                // SAFETY: the caller guarantees row i's elements [0, w) at `dst + i * ld`.
+                let row = unsafe { std::slice::from_raw_parts_mut(dst.add(i * ld), w) };
+                for j in j0..j1 {
+                    let v = t[j * m + i];
+                    row[j] = if accumulate { row[j] + v } else { v };
+                }
+            }
+        }
     }
 }
 
@@ -418,6 +499,40 @@ mod tests {
             .collect();
         assert_eq!(addmm(Some(&bias), &a, am, &w, wm, m, k, n), with_bias);
         assert_eq!(matmul(&a, am, &[0], &w, wm, &[0], m, k, n), plain);
+    }
+
+    #[test]
+    fn the_transposed_route_reads_a_strided_lhs_in_ragged_panels() {
+        // 300 rows: panels of 224 columns (65536 / 300, rounded up to 16), the last one ragged;
+        // `a` is columns [3, 3 + k) of a wider matrix, so the copy must follow its strides.
+        let (m, k, n, wide) = (300, 900, 1000, 907);
+        assert!(transpose_panel_width(m, n) < n);
+        let big: Vec<f32> = (0..m * wide).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
+        let a: Vec<f32> = (0..m * k).map(|i| big[i / k * wide + 3 + i % k]).collect();
+        let w: Vec<f32> = (0..n * k).map(|i| ((i * 5) % 13) as f32 * 0.25).collect();
+        let mut wt = vec![0.0; k * n];
+        for j in 0..n {
+            for p in 0..k {
+                wt[p * n + j] = w[j * k + p];
+            }
+        }
+        let bias: Vec<f32> = (0..n).map(|j| (j % 17) as f32).collect();
+        let am = MatRef {
+            offset: 3,
+            rs: wide,
+            cs: 1,
+        };
+        let wm = MatRef {
+            offset: 0,
+            rs: 1,
+            cs: k,
+        };
+        let expected: Vec<f32> = naive(&a, &wt, m, k, n)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + bias[i % n])
+            .collect();
+        assert_eq!(addmm(Some(&bias), &big, am, &w, wm, m, k, n), expected);
     }
 
     #[test]
