@@ -416,6 +416,17 @@ unsafe fn gemm_raw<T: GemmElement>(
 mod tests {
     use super::*;
 
+    /// The row-major `[rows, cols]` matrix `w` transposed, row-major `[cols, rows]`.
+    fn transposed(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+        let mut t = vec![0.0; rows * cols];
+        for j in 0..rows {
+            for p in 0..cols {
+                t[p * rows + j] = w[j * cols + p];
+            }
+        }
+        t
+    }
+
     fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
         let mut out = vec![0.0; m * n];
         for i in 0..m {
@@ -432,12 +443,7 @@ mod tests {
         let a: Vec<f32> = (0..m * k).map(|i| (i % 5) as f32 - 2.0).collect();
         let w: Vec<f32> = (0..n * k).map(|i| (i % 3) as f32 * 0.5).collect(); // [n, k], used as w.T
         let bias = [10.0f32, 20.0, 30.0];
-        let mut wt = vec![0.0; k * n];
-        for j in 0..n {
-            for p in 0..k {
-                wt[p * n + j] = w[j * k + p];
-            }
-        }
+        let wt = transposed(&w, n, k);
         let want: Vec<f32> = naive(&a, &wt, m, k, n)
             .iter()
             .enumerate()
@@ -473,12 +479,7 @@ mod tests {
         let a: Vec<f32> = (0..m * k).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
         let w: Vec<f32> = (0..n * k).map(|i| ((i * 5) % 13) as f32 * 0.25).collect();
         let bias: Vec<f32> = (0..n).map(|j| j as f32).collect();
-        let mut wt = vec![0.0; k * n];
-        for j in 0..n {
-            for p in 0..k {
-                wt[p * n + j] = w[j * k + p];
-            }
-        }
+        let wt = transposed(&w, n, k);
         let am = MatRef {
             offset: 0,
             rs: k,
@@ -510,12 +511,7 @@ mod tests {
         let big: Vec<f32> = (0..m * wide).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
         let a: Vec<f32> = (0..m * k).map(|i| big[i / k * wide + 3 + i % k]).collect();
         let w: Vec<f32> = (0..n * k).map(|i| ((i * 5) % 13) as f32 * 0.25).collect();
-        let mut wt = vec![0.0; k * n];
-        for j in 0..n {
-            for p in 0..k {
-                wt[p * n + j] = w[j * k + p];
-            }
-        }
+        let wt = transposed(&w, n, k);
         let bias: Vec<f32> = (0..n).map(|j| (j % 17) as f32).collect();
         let am = MatRef {
             offset: 3,
