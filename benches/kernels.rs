@@ -1,5 +1,5 @@
 //! Criterion benches for the Rust side: each kernel family (elementwise, reductions, GEMM,
-//! convolution, pooling, data-moving shape ops) at several sizes, on the calling thread
+//! convolution, normalisation, pooling, data-moving shape ops) at several sizes, on the calling thread
 //! ("serial", 1 kernel thread) and on the thread team (2 threads), plus the autograd overhead of
 //! small graphs (record + backward). Run with `cargo bench --bench kernels`; absolute figures on
 //! a shared machine are noisy, compare within one run. Python-level comparisons with NumPy and
@@ -280,6 +280,35 @@ fn conv_benches(c: &mut Criterion) {
     g.finish();
 }
 
+/// layer_norm over the last dim of a [4096, 1024] activation: the forward under no_grad, and
+/// forward + backward of the fused normalisation.
+fn norm_benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("layer_norm");
+    g.measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300))
+        .sample_size(10);
+    let x = Tensor::randn(&[4096, 1024], DType::F32).unwrap();
+    let leaf = x.detach().requires_grad_(true).unwrap();
+    let ones = Tensor::ones(&[4096, 1024], DType::F32).unwrap();
+    g.throughput(Throughput::Bytes((8 * x.numel()) as u64));
+    for (mode, threads) in MODES {
+        set_num_threads(threads);
+        g.bench_function(BenchmarkId::new("forward", mode), |bch| {
+            let _guard = no_grad();
+            bch.iter(|| black_box(&x).layer_norm(&[1024], None, None, 1e-5).unwrap())
+        });
+        g.bench_function(BenchmarkId::new("forward_backward", mode), |bch| {
+            bch.iter(|| {
+                let y = leaf.layer_norm(&[1024], None, None, 1e-5).unwrap();
+                y.backward_with(Some(&ones), false).unwrap();
+                leaf.set_grad(None).unwrap();
+            })
+        });
+    }
+    set_num_threads(2);
+    g.finish();
+}
+
 /// 2x2 max and average pooling over a [32, 64, 56, 56] activation.
 fn pool_benches(c: &mut Criterion) {
     use ferrograd::ops::nn::pool::PoolArgs;
@@ -350,6 +379,7 @@ criterion_group!(
     reduce_benches,
     matmul_benches,
     conv_benches,
+    norm_benches,
     pool_benches,
     shape_benches,
     autograd_benches

@@ -107,6 +107,34 @@ def test_layer_norm_matches_and_gradchecks():
     assert_typed_error(lambda: F.layer_norm(t64(x), 4, t64(np.ones(3))), fg.ShapeError)
 
 
+@pytest.mark.parametrize("dtype", [fg.float32, fg.float64])
+def test_layer_norm_of_rows_split_across_threads_matches_float64(dtype):
+    # 300 rows of 500: large enough that the rows go to several tasks. Centred far from zero,
+    # so statistics accumulated in float32 would lose the variance.
+    x = rng.standard_normal((300, 500)) * 0.5 + 1000.0
+    g = rng.standard_normal((300, 500))
+    xt = fg.tensor(x, dtype=dtype).requires_grad_(True)
+    y = F.layer_norm(xt, (500,), eps=1e-5)
+    xs = xt.detach().numpy().astype(np.float64)  # the values the op saw
+    want = np_norm(xs, (1,), 1e-5)
+    tol = 1e-5 if dtype == fg.float32 else 1e-10
+    np.testing.assert_allclose(y.detach().numpy(), want, rtol=tol, atol=tol)
+    y.backward(fg.tensor(g, dtype=dtype))
+    rstd = 1.0 / np.sqrt(xs.var(axis=1, keepdims=True) + 1e-5)
+    gx = (g - g.mean(1, keepdims=True) - want * (g * want).mean(1, keepdims=True)) * rstd
+    np.testing.assert_allclose(xt.grad.numpy(), gx, rtol=tol, atol=tol)
+
+
+def test_batch_norm_of_long_channels_split_across_threads():
+    # 3 channels of 100,000 values each: one channel per task.
+    x = rng.standard_normal((40, 3, 50, 50))
+    rm, rv = fg.zeros(3, dtype=fg.float64), fg.ones(3, dtype=fg.float64)
+    y = F.batch_norm(t64(x), rm, rv, training=True, momentum=1.0)
+    np.testing.assert_allclose(y.numpy(), np_norm(x, (0, 2, 3), 1e-5), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(rm.numpy(), x.mean((0, 2, 3)), rtol=1e-10)
+    np.testing.assert_allclose(rv.numpy(), x.var((0, 2, 3), ddof=1), rtol=1e-10)
+
+
 def test_group_norm_matches_and_gradchecks():
     x = rng.standard_normal((2, 4, 3))
     w, b = rng.standard_normal(4), rng.standard_normal(4)

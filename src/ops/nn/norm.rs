@@ -3,11 +3,18 @@
 //! backward `(g - mean(g) - y * mean(g * y)) / std`; layer_norm, group_norm and batch_norm
 //! arrange their input into such rows and apply the affine part with broadcast ops.
 
-use super::{from_f64, values_f64};
+use super::from_f64;
 use crate::autograd::grad_mode::no_grad;
+use crate::autograd::saved::SavedTensor;
+use crate::dtype::{Element, FloatElement};
 use crate::error::{Error, Result};
+use crate::kernels::{for_each_chunk, parallel_for};
 use crate::ops::{grads, record};
 use crate::tensor::Tensor;
+use crate::with_float;
+
+/// Elements of rows one task standardises; rows are split across threads from twice this.
+const ROW_TASK_ELEMS: usize = 1 << 15;
 
 /// Row statistics returned with a standardised matrix.
 pub struct RowStats {
@@ -16,47 +23,131 @@ pub struct RowStats {
     pub var: Vec<f64>,
 }
 
-/// Standardises each row of `x` (`[R, M]`): `(x - mean) / sqrt(var + eps)`.
+/// Standardises each row of `x` (`[R, M]`): `(x - mean) / sqrt(var + eps)`. Statistics are
+/// accumulated in f64 whatever the dtype, so float32 rows of any length keep their precision.
 fn standardize_rows(x: &Tensor, eps: f64) -> Result<(Tensor, RowStats)> {
     let (r, m) = (x.shape()[0], x.shape()[1]);
-    let xv = values_f64(x);
-    let mut y = vec![0.0f64; r * m];
-    let mut mean = vec![0.0; r];
-    let mut var = vec![0.0; r];
-    let mut rstd = vec![0.0; r];
-    for i in 0..r {
-        let row = &xv[i * m..(i + 1) * m];
-        let mu = row.iter().sum::<f64>() / m as f64;
-        let v = row.iter().map(|&a| (a - mu) * (a - mu)).sum::<f64>() / m as f64;
-        let rs = 1.0 / (v + eps).sqrt();
-        for (o, &a) in y[i * m..(i + 1) * m].iter_mut().zip(row) {
-            *o = (a - mu) * rs;
-        }
-        mean[i] = mu;
-        var[i] = v;
-        rstd[i] = rs;
-    }
-    let out = from_f64(y.clone(), &[r, m], x.dtype());
+    let xc = x.contiguous_copy_if_needed()?;
+    let (out, stats) = with_float!(x.dtype(), T => standardize_kernel::<T>(&xc, r, m, eps), _ => unreachable!("checked float"));
+    let mean = stats.iter().map(|s| s[0]).collect();
+    let var = stats.iter().map(|s| s[1]).collect();
     let out = if crate::ops::will_record(&[x]) {
+        let saved = SavedTensor::new(&out)?;
+        let rstd: Vec<f64> = stats.iter().map(|s| s[2]).collect();
         record(out, "NativeNormBackward", &[x], move |_| {
             Ok(move |g: &Tensor, _: &[bool]| {
-                let gv = values_f64(g);
-                let mut gx = vec![0.0f64; r * m];
-                for i in 0..r {
-                    let (gr, yr) = (&gv[i * m..(i + 1) * m], &y[i * m..(i + 1) * m]);
-                    let mg = gr.iter().sum::<f64>() / m as f64;
-                    let mgy = gr.iter().zip(yr).map(|(a, b)| a * b).sum::<f64>() / m as f64;
-                    for k in 0..m {
-                        gx[i * m + k] = (gr[k] - mg - yr[k] * mgy) * rstd[i];
-                    }
-                }
-                Ok(grads([Some(from_f64(gx, &[r, m], g.dtype()))]))
+                let y = saved.get()?;
+                let g = g.contiguous_copy_if_needed()?;
+                let gx = with_float!(g.dtype(), T => standardize_backward::<T>(&g, &y, &rstd, m), _ => unreachable!("float grads"));
+                Ok(grads([Some(gx)]))
             })
         })?
     } else {
         out
     };
     Ok((out, RowStats { mean, var }))
+}
+
+/// An element as f64, for the statistics.
+#[inline]
+fn wide<T: FloatElement>(v: &T) -> f64 {
+    <T as Element>::to_f64(*v)
+}
+
+/// Rows per task for rows of `m` elements, and whether to split at all.
+fn row_split(r: usize, m: usize) -> (usize, bool) {
+    let rows = (ROW_TASK_ELEMS / m.max(1)).max(1);
+    (rows, parallel_for(r * m, 2 * ROW_TASK_ELEMS) && r > rows)
+}
+
+/// The forward on contiguous rows: the standardised rows and each row's `[mean, var, rstd]`.
+fn standardize_kernel<T: FloatElement>(
+    x: &Tensor,
+    r: usize,
+    m: usize,
+    eps: f64,
+) -> (Tensor, Vec<[f64; 3]>) {
+    let buf = x.storage().read();
+    let data = &T::slice(&buf)[x.storage_offset()..x.storage_offset() + r * m];
+    let (rows, split) = row_split(r, m);
+    let mut stats = vec![[0.0f64; 3]; r];
+    let row_stats = |s: &mut [[f64; 3]], start: usize| {
+        for (i, st) in s.iter_mut().enumerate() {
+            let row = &data[(start + i) * m..(start + i + 1) * m];
+            let mu = row.iter().map(|v| wide(v)).sum::<f64>() / m as f64;
+            let var = row
+                .iter()
+                .map(|v| {
+                    let d = wide(v) - mu;
+                    d * d
+                })
+                .sum::<f64>()
+                / m as f64;
+            *st = [mu, var, 1.0 / (var + eps).sqrt()];
+        }
+    };
+    if split {
+        for_each_chunk(&mut stats, rows, row_stats);
+    } else {
+        row_stats(&mut stats, 0);
+    }
+    let mut out = crate::kernels::alloc::vec_with_capacity::<T>(r * m);
+    let rows_out = |o: &mut [std::mem::MaybeUninit<T>], start: usize| {
+        for (i, row_out) in o.chunks_mut(m).enumerate() {
+            let row = start / m + i;
+            let [mu, _, rs] = stats[row];
+            for (o, v) in row_out.iter_mut().zip(&data[row * m..(row + 1) * m]) {
+                o.write(<T as Element>::from_f64((wide(v) - mu) * rs));
+            }
+        }
+    };
+    let spare = &mut out.spare_capacity_mut()[..r * m];
+    if split {
+        for_each_chunk(spare, rows * m, rows_out);
+    } else if m > 0 {
+        rows_out(spare, 0);
+    }
+    // SAFETY: every element of the r*m rows was written above.
+    unsafe { out.set_len(r * m) };
+    (Tensor::from_buffer_vec(out, &[r, m]), stats)
+}
+
+/// The backward on contiguous rows: `(g - mean(g) - y * mean(g * y)) * rstd` per row.
+fn standardize_backward<T: FloatElement>(g: &Tensor, y: &Tensor, rstd: &[f64], m: usize) -> Tensor {
+    let r = rstd.len();
+    let (gb, yb) = (g.storage().read(), y.storage().read());
+    let gv = &T::slice(&gb)[g.storage_offset()..g.storage_offset() + r * m];
+    let yv = &T::slice(&yb)[y.storage_offset()..y.storage_offset() + r * m];
+    let mut out = crate::kernels::alloc::vec_with_capacity::<T>(r * m);
+    let rows_out = |o: &mut [std::mem::MaybeUninit<T>], start: usize| {
+        for (i, row_out) in o.chunks_mut(m).enumerate() {
+            let row = start / m + i;
+            let (gr, yr) = (&gv[row * m..(row + 1) * m], &yv[row * m..(row + 1) * m]);
+            let mg = gr.iter().map(|v| wide(v)).sum::<f64>() / m as f64;
+            let mgy = gr
+                .iter()
+                .zip(yr)
+                .map(|(a, b)| wide(a) * wide(b))
+                .sum::<f64>()
+                / m as f64;
+            let rs = rstd[row];
+            for ((o, a), b) in row_out.iter_mut().zip(gr).zip(yr) {
+                o.write(<T as Element>::from_f64(
+                    (wide(a) - mg - wide(b) * mgy) * rs,
+                ));
+            }
+        }
+    };
+    let (rows, split) = row_split(r, m);
+    let spare = &mut out.spare_capacity_mut()[..r * m];
+    if split {
+        for_each_chunk(spare, rows * m, rows_out);
+    } else if m > 0 {
+        rows_out(spare, 0);
+    }
+    // SAFETY: every element of the r*m rows was written above.
+    unsafe { out.set_len(r * m) };
+    Tensor::from_buffer_vec(out, &[r, m])
 }
 
 fn check_float(op: &'static str, t: &Tensor) -> Result<()> {
