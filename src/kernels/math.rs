@@ -2,6 +2,7 @@
 //! compiler vectorises). Accuracy: within 2 ulp of the correctly rounded result over the whole
 //! f32 range, including overflow to inf, subnormal results, ±inf and NaN.
 
+use crate::dtype::Element;
 use std::mem::MaybeUninit;
 
 /// e^x for f32: range reduction x = n·ln2 + r with |r| <= ln2/2, a degree-6 polynomial for
@@ -70,6 +71,65 @@ impl FastExp for f64 {
     fn fast_exp(self) -> f64 {
         self.exp()
     }
+}
+
+/// Elements shifted per block of [`exp_rows_shifted`]: small enough to stay on the stack and
+/// in L1.
+const SHIFT_BLOCK: usize = 256;
+
+/// For rows of `c` elements laid end to end in `src`, `out = exp(src - shift[row])` with the
+/// vectorised exp. Blocks run across row boundaries, so short rows (ten classes) do not each
+/// pay the vector loop's set-up.
+pub fn exp_rows_shifted<T>(out: &mut [MaybeUninit<T>], src: &[T], c: usize, shift: &[T])
+where
+    T: FastExp + Element + std::ops::Sub<Output = T>,
+{
+    assert!(c > 0 && out.len() == src.len() && src.len() == shift.len() * c);
+    let mut shifted = [const { MaybeUninit::<T>::uninit() }; SHIFT_BLOCK];
+    for (b, (o, s)) in out
+        .chunks_mut(SHIFT_BLOCK)
+        .zip(src.chunks(SHIFT_BLOCK))
+        .enumerate()
+    {
+        let first = b * SHIFT_BLOCK;
+        let tmp = &mut shifted[..s.len()];
+        // One row's stretch of the block at a time.
+        let mut e = 0;
+        while e < s.len() {
+            let row = (first + e) / c;
+            let end = ((row + 1) * c - first).min(s.len());
+            let m = shift[row];
+            for (t, &v) in tmp[e..end].iter_mut().zip(&s[e..end]) {
+                t.write(v - m);
+            }
+            e = end;
+        }
+        // SAFETY: the loop above wrote every element of `tmp`.
+        T::exp_slice(o, unsafe { assume_init(tmp) });
+    }
+}
+
+/// Views a fully written slice as initialised.
+///
+/// # Safety
+/// Every element of `v` must have been written.
+pub unsafe fn assume_init<T>(v: &[MaybeUninit<T>]) -> &[T] {
+    // SAFETY: MaybeUninit<T> has T's layout, and the caller vouches every element is written.
+    unsafe { &*(v as *const [MaybeUninit<T>] as *const [T]) }
+}
+
+/// The sum of `v` in f64, over eight independent lanes (one running total would chain every
+/// addition on the one before and cost more than the exps it sums).
+pub fn wide_sum<T: Element>(v: &[T]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = v.chunks_exact(8);
+    let tail: f64 = chunks.remainder().iter().map(|x| x.to_f64()).sum();
+    for c in chunks {
+        for (l, x) in lanes.iter_mut().zip(c) {
+            *l += x.to_f64();
+        }
+    }
+    lanes.iter().sum::<f64>() + tail
 }
 
 /// `exp_f32` written with AVX-512's fused multiply-adds, rounding and `scalef` (which applies
@@ -200,5 +260,33 @@ mod tests {
         // A subnormal result, not flushed to zero.
         let sub = exp_f32(-100.0);
         assert!(sub > 0.0 && sub < f32::MIN_POSITIVE);
+    }
+
+    #[test]
+    fn exp_rows_shifted_applies_each_rows_shift_across_block_boundaries() {
+        // Rows of 7 (blocks of 256 end mid-row) and of 300 (a row spans two blocks).
+        for c in [7usize, 300] {
+            let rows = 90;
+            let src: Vec<f32> = (0..rows * c)
+                .map(|i| (i % 23) as f32 * 0.25 - 2.0)
+                .collect();
+            let shift: Vec<f32> = (0..rows).map(|r| r as f32 * 0.01).collect();
+            let mut out = vec![MaybeUninit::uninit(); rows * c];
+            exp_rows_shifted(&mut out, &src, c, &shift);
+            for (i, (o, &v)) in out.iter().zip(&src).enumerate() {
+                // SAFETY: exp_rows_shifted writes every element.
+                let got = unsafe { o.assume_init() };
+                let want = ((v - shift[i / c]) as f64).exp() as f32;
+                assert!(ulps(got, want) <= 2, "c={c} i={i}: {got} vs {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn wide_sum_adds_every_element_in_f64() {
+        // One f32 ulp above 1 per element: exact in f64, rounded away by an f32 running total.
+        let v = vec![1.0f32 + 2f32.powi(-23); 1003];
+        let want = 1003.0 * (1.0 + 2f64.powi(-23));
+        assert_eq!(wide_sum(&v), want);
     }
 }

@@ -118,6 +118,38 @@ def test_nll_loss_matches_and_gradchecks():
     assert F.nll_loss(t64(lp), fg.tensor(y1), ignore_index=1, reduction="none").numpy()[2] == 0.0
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_class_index_loss_of_rows_split_across_threads_matches_numpy(dtype):
+    # [300, 512] logits are split into row tasks; ignored rows and class weights must survive it
+    n, c = 300, 512
+    x = (rng.standard_normal((n, c)) * 3).astype(dtype)
+    y = rng.integers(0, c, n)
+    y[::7] = -100
+    w = rng.uniform(0.5, 2.0, c)
+    logits = fg.tensor(x, requires_grad=True)
+    loss = F.cross_entropy(logits, fg.tensor(y), weight=fg.tensor(w.astype(dtype)))
+    x64 = x.astype(np.float64)
+    tol = dict(rtol=1e-4, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(loss.item(), np_cross_entropy(x64, y, w), **tol)
+    loss.backward()
+    keep = y != -100
+    denom = w[y[keep]].sum()
+    p = np.exp(np_log_softmax(x64, 1))
+    p[np.arange(n), np.where(keep, y, 0)] -= keep
+    want = p * np.where(keep, w[np.where(keep, y, 0)], 0.0)[:, None] / denom
+    assert logits.grad.dtype == logits.dtype
+    np.testing.assert_allclose(logits.grad.numpy(), want, **tol)
+    # nll_loss over the same rows: the gradient is one entry per counted row
+    lp = fg.tensor(np_log_softmax(x64, 1).astype(dtype), requires_grad=True)
+    nll = F.nll_loss(lp, fg.tensor(y), weight=fg.tensor(w.astype(dtype)), reduction="none")
+    want_rows = np.where(keep, -w[np.where(keep, y, 0)] * np_log_softmax(x64, 1)[np.arange(n), np.where(keep, y, 0)], 0.0)
+    np.testing.assert_allclose(nll.detach().numpy(), want_rows, **tol)
+    nll.sum().backward()
+    g = np.zeros((n, c))
+    g[np.arange(n)[keep], y[keep]] = -w[y[keep]]
+    np.testing.assert_allclose(lp.grad.numpy(), g, **tol)
+
+
 def test_class_loss_errors():
     x = t64(rng.standard_normal((3, 4)))
     assert_typed_error(lambda: F.cross_entropy(x, fg.tensor([0, 1, 4])), IndexError)

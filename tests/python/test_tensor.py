@@ -362,6 +362,22 @@ def test_softmax_and_log_softmax_values():
     np.testing.assert_allclose(fg.nn.functional.softmax(t, dim=0).numpy().sum(0), [1, 1, 1], rtol=1e-6)
 
 
+@pytest.mark.parametrize("shape", [(513, 10), (300, 7), (40, 300), (3, 5000), (70000, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_rows_of_any_length_match_numpy(shape, dtype):
+    # short rows share one pass of the exp, long rows span several; big ones split across threads
+    a = (np.random.default_rng(3).standard_normal(shape) * 4).astype(dtype)
+    a[0, 0] = np.inf if shape[1] == 1 else a[0, 0]
+    m = a.max(1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    with np.errstate(invalid="ignore"):
+        ls = (a - m) - np.log(np.exp((a - m).astype(np.float64)).sum(1, keepdims=True))
+    tol = dict(rtol=2e-6, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    t = fg.tensor(a)
+    np.testing.assert_allclose(t.log_softmax(dim=1).numpy(), ls.astype(dtype), **tol)
+    np.testing.assert_allclose(t.softmax(dim=1).numpy(), np.exp(ls).astype(dtype), **tol)
+
+
 def test_cross_entropy_value():
     logits = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]], dtype=np.float32)
     target = np.array([0, 2])

@@ -2,12 +2,16 @@
 //! the elementwise losses (mse, l1, smooth_l1, huber, the BCEs, kl_div) go through
 //! [`pointwise`](super::pointwise) with closed-form derivatives, computed in f64.
 
-use super::{PointFn, PointGrad, Reduction, from_f64, pointwise, values_f64};
+use super::{PointFn, PointGrad, Reduction, from_f64, pointwise, row_max, row_split, values_f64};
 use crate::autograd::node::Grads;
-use crate::dtype::DType;
+use crate::autograd::saved::SavedTensor;
+use crate::dtype::{DType, Element, FloatElement};
 use crate::error::{Error, Result};
-use crate::ops::record;
+use crate::kernels::for_each_chunk;
+use crate::kernels::math::{FastExp, assume_init, exp_rows_shifted, wide_sum};
+use crate::ops::{grads, record};
 use crate::tensor::Tensor;
+use crate::with_float;
 use std::sync::Arc;
 
 /// Options shared by `cross_entropy` and `nll_loss`.
@@ -139,20 +143,14 @@ fn class_loss(
                 ),
             ));
         }
+        if eps == 0.0 {
+            return indexed_class_loss(op, &x, target, &none_shape, &weight, opts, softmax);
+        }
         let tv = target.to_vec::<i64>()?;
         for (i, &k) in tv.iter().enumerate() {
-            if k == opts.ignore_index {
+            let Some(k) = target_class(op, k, c, opts.ignore_index)? else {
                 continue;
-            }
-            if k < 0 || k as usize >= c {
-                return Err(Error::IndexOutOfRange {
-                    op,
-                    index: k,
-                    dim: 1,
-                    size: c,
-                });
-            }
-            let k = k as usize;
+            };
             a[i * c + k] += (1.0 - eps) * weight[k];
             if eps > 0.0 {
                 for j in 0..c {
@@ -271,6 +269,233 @@ fn class_loss(
             Ok(out)
         })
     })
+}
+
+/// `class_loss` for class-index targets without label smoothing, the common case: row i's
+/// loss involves one class, so it keeps a class and a coefficient per row instead of a dense
+/// `[rows, C]` matrix (a 32K-class vocabulary over 16K tokens would need 4 GiB per f64
+/// matrix), computes in the input's dtype with f64 row sums, splits rows across threads, and
+/// saves only the logits and each row's maximum for the backward.
+fn indexed_class_loss(
+    op: &'static str,
+    x: &Tensor,
+    target: &Tensor,
+    none_shape: &[usize],
+    weight: &[f64],
+    opts: &ClassLossOptions,
+    softmax: bool,
+) -> Result<Tensor> {
+    let (rows, c) = (x.shape()[0], x.shape()[1]);
+    // Per row: the class (IGNORED for ignore_index) and its weight; the mean divides by the
+    // summed weights of the rows that count.
+    let mut class = Vec::with_capacity(rows);
+    let mut coef = Vec::with_capacity(rows);
+    for k in target.to_vec::<i64>()? {
+        let k = target_class(op, k, c, opts.ignore_index)?;
+        class.push(k.unwrap_or(IGNORED));
+        coef.push(k.map_or(0.0, |k| weight[k]));
+    }
+    let denom = coef.iter().fold(0.0, |a, b| a + b);
+    let xc = x.contiguous_copy_if_needed()?;
+    // [log-probability of the row's class, maximum of the row]
+    let scores = with_float!(x.dtype(), T => row_scores::<T>(&xc, rows, c, &class, softmax), _ => unreachable!("checked float"));
+    let per_row: Vec<f64> = scores
+        .iter()
+        .zip(&coef)
+        .map(|(s, w)| if *w == 0.0 { 0.0 } else { -w * s[0] })
+        .collect();
+    let dtype = x.dtype();
+    let out = match opts.reduction {
+        Reduction::None => from_f64(per_row, none_shape, dtype),
+        // fold from +0.0: f64's `Sum` starts at -0.0, which an empty batch would return.
+        Reduction::Sum => from_f64(vec![per_row.iter().fold(0.0, |a, b| a + b)], &[], dtype),
+        Reduction::Mean => from_f64(
+            vec![per_row.iter().fold(0.0, |a, b| a + b) / denom],
+            &[],
+            dtype,
+        ),
+    };
+    if !crate::ops::will_record(&[x]) {
+        return Ok(out);
+    }
+    let saved = if softmax {
+        Some(SavedTensor::new(&xc)?)
+    } else {
+        None
+    };
+    let max: Vec<f64> = scores.iter().map(|s| s[1]).collect();
+    let reduction = opts.reduction;
+    let node = if softmax {
+        "CrossEntropyLossBackward"
+    } else {
+        "NllLossBackward"
+    };
+    record(out, node, &[x], move |_| {
+        Ok(move |g: &Tensor, _: &[bool]| {
+            let gv = values_f64(g);
+            // d loss / d score of row i's class, times the incoming gradient.
+            let scale: Vec<f64> = (0..rows)
+                .map(|i| {
+                    let gi = match reduction {
+                        Reduction::None => gv[i],
+                        Reduction::Sum => gv[0],
+                        Reduction::Mean => gv[0] / denom,
+                    };
+                    gi * coef[i]
+                })
+                .collect();
+            let logits = match &saved {
+                Some(s) => Some(s.get()?),
+                None => None,
+            };
+            let gx = with_float!(g.dtype(), T => class_grad::<T>(logits.as_ref(), rows, c, &class, &scale, &max), _ => unreachable!("float grads"));
+            Ok(grads([Some(gx)]))
+        })
+    })
+}
+
+/// The class a target names, `None` for `ignore_index`, or an error naming the op when it is
+/// outside `0..c`.
+fn target_class(op: &'static str, k: i64, c: usize, ignore_index: i64) -> Result<Option<usize>> {
+    if k == ignore_index {
+        return Ok(None);
+    }
+    if k < 0 || k as usize >= c {
+        return Err(Error::IndexOutOfRange {
+            op,
+            index: k,
+            dim: 1,
+            size: c,
+        });
+    }
+    Ok(Some(k as usize))
+}
+
+/// Marks a row whose target is `ignore_index`.
+const IGNORED: usize = usize::MAX;
+
+/// Elements of logits one pass of [`row_scores`] sends through the exp: rows are grouped so
+/// a group's exps stay in L1.
+const EXP_GROUP: usize = 4096;
+
+/// Per row of contiguous `[rows, c]` scores: `[score of the row's class, row maximum]`, where
+/// the score is the log-softmax (`softmax`) or the input itself (nll_loss, maximum unused).
+fn row_scores<T: FloatElement + FastExp>(
+    x: &Tensor,
+    rows: usize,
+    c: usize,
+    class: &[usize],
+    softmax: bool,
+) -> Vec<[f64; 2]> {
+    let buf = x.storage().read();
+    let data = &T::slice(&buf)[x.storage_offset()..x.storage_offset() + rows * c];
+    let wide = |v: T| <T as Element>::to_f64(v);
+    let mut out = vec![[0.0f64; 2]; rows];
+    if c == 0 {
+        // Only reachable when every row is ignored: their scores are 0.
+        return out;
+    }
+    let body = |o: &mut [[f64; 2]], start: usize| {
+        let group = (EXP_GROUP / c).max(1);
+        let mut exps = Vec::with_capacity(if softmax { group.min(o.len()) * c } else { 0 });
+        for (g, slots) in o.chunks_mut(group).enumerate() {
+            let first = start + g * group;
+            let block = &data[first * c..(first + slots.len()) * c];
+            let max = if softmax {
+                row_max(block, c)
+            } else {
+                Vec::new()
+            };
+            let exps: &[T] = if softmax {
+                let e = &mut exps.spare_capacity_mut()[..block.len()];
+                exp_rows_shifted(e, block, c, &max);
+                // SAFETY: `exp_rows_shifted` wrote every element of `e`.
+                unsafe { assume_init(e) }
+            } else {
+                &[]
+            };
+            for (i, slot) in slots.iter_mut().enumerate() {
+                // log_softmax = x - max - ln(sum): two parts, so the small one is not rounded away.
+                let (m, ln_sum) = if softmax {
+                    (wide(max[i]), wide_sum(&exps[i * c..(i + 1) * c]).ln())
+                } else {
+                    (0.0, 0.0)
+                };
+                let k = class[first + i];
+                let score = if k == IGNORED {
+                    0.0
+                } else {
+                    wide(block[i * c + k]) - m - ln_sum
+                };
+                *slot = [score, m];
+            }
+        }
+    };
+    let (per_task, split) = row_split(rows, if softmax { c } else { 1 });
+    if split {
+        for_each_chunk(&mut out, per_task, body);
+    } else {
+        body(&mut out, 0);
+    }
+    out
+}
+
+/// The gradient wrt the scores, `[rows, c]`: `scale_i * (softmax(x)_ij - [j = class_i])` for
+/// cross_entropy (`logits` given, with each row's maximum), `-scale_i * [j = class_i]` for
+/// nll_loss; zero on ignored rows.
+fn class_grad<T: FloatElement + FastExp>(
+    logits: Option<&Tensor>,
+    rows: usize,
+    c: usize,
+    class: &[usize],
+    scale: &[f64],
+    max: &[f64],
+) -> Tensor {
+    let buf = logits.map(|t| (t.storage().read(), t.storage_offset()));
+    let data = buf
+        .as_ref()
+        .map(|(b, off)| &T::slice(b)[*off..*off + rows * c]);
+    let mut out = crate::kernels::alloc::vec_with_capacity::<T>(rows * c);
+    let body = |o: &mut [std::mem::MaybeUninit<T>], start: usize| {
+        let first = start / c;
+        if let Some(d) = data {
+            // softmax(x) = exp(x - max) / sum, for all the task's rows in one pass of the exp.
+            let shift: Vec<T> = max[first..first + o.len() / c]
+                .iter()
+                .map(|&m| T::from_f64(m))
+                .collect();
+            exp_rows_shifted(o, &d[start..start + o.len()], c, &shift);
+        }
+        for (i, row) in o.chunks_mut(c).enumerate() {
+            let (k, s) = (class[first + i], scale[first + i]);
+            if data.is_none() || k == IGNORED {
+                for (j, v) in row.iter_mut().enumerate() {
+                    v.write(if j == k { T::from_f64(-s) } else { T::ZERO });
+                }
+                continue;
+            }
+            // SAFETY: `exp_rows_shifted` wrote every element of the row.
+            let to_p = T::from_f64(s / wide_sum(unsafe { assume_init(row) }));
+            for v in row.iter_mut() {
+                // SAFETY: as above.
+                let e = unsafe { v.assume_init() };
+                v.write(e * to_p);
+            }
+            // SAFETY: as above.
+            let p = unsafe { row[k].assume_init() };
+            row[k].write(p - T::from_f64(s));
+        }
+    };
+    let spare = &mut out.spare_capacity_mut()[..rows * c];
+    let (per_task, split) = row_split(rows, c);
+    if split {
+        for_each_chunk(spare, per_task * c, body);
+    } else if c > 0 {
+        body(spare, 0);
+    }
+    // SAFETY: every element of the rows*c grid was written above.
+    unsafe { out.set_len(rows * c) };
+    Tensor::from_buffer_vec(out, &[rows, c])
 }
 
 /// Undoes `rows_view` for a `[rows, C]` gradient.

@@ -15,6 +15,7 @@ use super::{grads, record};
 use crate::autograd::saved::SavedTensor;
 use crate::dtype::{DType, FloatElement};
 use crate::error::{Error, Result};
+use crate::kernels::math::{FastExp, assume_init, exp_rows_shifted, wide_sum};
 use crate::shape::normalize_dim;
 use crate::tensor::Tensor;
 use crate::with_dtype;
@@ -22,8 +23,8 @@ use crate::with_float;
 
 const ROWS_PAR_MIN: usize = 1 << 15;
 
-/// Applies `f(row_in, row_out)` to every row of a [rows, n] tensor (rows split across
-/// threads when large).
+/// Applies `f(rows_in, rows_out)` to blocks of whole rows of a [rows, n] tensor (blocks split
+/// across threads when large).
 pub(crate) fn map_rows<T: FloatElement>(
     x: &Tensor,
     n: usize,
@@ -35,47 +36,88 @@ pub(crate) fn map_rows<T: FloatElement>(
     let data = &T::slice(&buf)[x.storage_offset()..x.storage_offset() + total];
     let mut out: Vec<T> = Vec::with_capacity(total);
     // Rows of n > 0 elements (an empty row writes nothing).
-    if let Some(rows_per_task) = ROWS_PAR_MIN.checked_div(n) {
+    if let Some(rows) = total.checked_div(n) {
         let spare = &mut out.spare_capacity_mut()[..total];
-        let rows_per_task = rows_per_task.max(1);
-        let run = |o: &mut [std::mem::MaybeUninit<T>], start: usize| {
-            for (r, row_out) in o.chunks_mut(n).enumerate() {
-                f(&data[start + r * n..start + (r + 1) * n], row_out);
-            }
-        };
-        if crate::kernels::parallel_for(total, ROWS_PAR_MIN * 2) {
-            crate::kernels::for_each_chunk(spare, rows_per_task * n, run);
+        let (per_task, split) = row_split(rows, n);
+        if split {
+            crate::kernels::for_each_chunk(spare, per_task * n, |o, start| {
+                f(&data[start..start + o.len()], o)
+            });
         } else {
-            run(spare, 0);
+            f(data, spare);
         }
     }
-    // SAFETY: every row of `out` was written by `f` above (rows tile 0..total exactly).
+    // SAFETY: `f` wrote every block of rows above (the blocks tile 0..total exactly).
     unsafe { out.set_len(total) };
     Ok(Tensor::from_buffer_vec(out, x.shape()))
 }
 
-pub(crate) fn softmax_row<T: FloatElement>(
-    row: &[T],
+/// Rows per task for a `[r, m]` row kernel, and whether to split the rows across threads at
+/// all: tasks of about `ROWS_PAR_MIN` elements, from twice that in total.
+pub(crate) fn row_split(r: usize, m: usize) -> (usize, bool) {
+    let rows = (ROWS_PAR_MIN / m.max(1)).max(1);
+    (
+        rows,
+        crate::kernels::parallel_for(r * m, 2 * ROWS_PAR_MIN) && r > rows,
+    )
+}
+
+/// The maximum of each row of `c` elements, as the shift that keeps exp from overflowing (0
+/// for a row without a finite maximum, so infinities and NaN pass through as they should).
+pub(crate) fn row_max<T: FloatElement>(rows: &[T], c: usize) -> Vec<T> {
+    rows.chunks(c)
+        .map(|row| {
+            let m = lane_max(row);
+            if m.is_finite() { m } else { T::ZERO }
+        })
+        .collect()
+}
+
+/// The maximum of `v` (NaN skipped), over sixteen independent lanes: one running maximum
+/// would wait on the one before at every element.
+fn lane_max<T: FloatElement>(v: &[T]) -> T {
+    let larger = |m: T, x: T| if x > m { x } else { m };
+    let mut lanes = [T::neg_infinity(); 16];
+    let chunks = v.chunks_exact(16);
+    let tail = chunks
+        .remainder()
+        .iter()
+        .fold(T::neg_infinity(), |m, &x| larger(m, x));
+    for c in chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l = larger(*l, x);
+        }
+    }
+    lanes.into_iter().fold(tail, larger)
+}
+
+/// Softmax or log_softmax of whole rows of `c` elements: the exps with the vectorised exp,
+/// each row's sum in f64.
+pub(crate) fn softmax_rows<T: FloatElement + FastExp>(
+    rows: &[T],
     out: &mut [std::mem::MaybeUninit<T>],
+    c: usize,
     log: bool,
 ) {
-    let max = row
-        .iter()
-        .fold(T::neg_infinity(), |m, &v| if v > m { v } else { m });
-    let max = if max.is_finite() { max } else { T::ZERO };
-    let mut sum = T::ZERO;
-    for &v in row {
-        sum += (v - max).exp();
-    }
-    if log {
-        let lse = sum.ln();
-        for (o, &v) in out.iter_mut().zip(row) {
-            o.write(v - max - lse);
-        }
-    } else {
-        let inv = T::ONE / sum;
-        for (o, &v) in out.iter_mut().zip(row) {
-            o.write((v - max).exp() * inv);
+    let max = row_max(rows, c);
+    // `out` holds exp(v - max) first; softmax scales it, log_softmax overwrites it.
+    exp_rows_shifted(out, rows, c, &max);
+    for ((o, row), &m) in out.chunks_mut(c).zip(rows.chunks(c)).zip(&max) {
+        // SAFETY: `exp_rows_shifted` wrote every element of `out`.
+        let sum = wide_sum(unsafe { assume_init(o) });
+        if log {
+            // Two subtractions: `max + ln(sum)` rounded first would lose the small term.
+            let ln_sum = T::from_f64(sum.ln());
+            for (o, &v) in o.iter_mut().zip(row) {
+                o.write(v - m - ln_sum);
+            }
+        } else {
+            let inv = T::from_f64(1.0 / sum);
+            for o in o.iter_mut() {
+                // SAFETY: as above.
+                let e = unsafe { o.assume_init() };
+                o.write(e * inv);
+            }
         }
     }
 }
@@ -103,7 +145,7 @@ impl Tensor {
             x.detach().transpose(d as isize, last as isize)?
         };
         let n = moved.shape()[last];
-        let y = with_float!(moved.dtype(), T => map_rows::<T>(&moved, n, |r, o| softmax_row(r, o, log))?, _ => unreachable!());
+        let y = with_float!(moved.dtype(), T => map_rows::<T>(&moved, n, |r, o| softmax_rows(r, o, n, log))?, _ => unreachable!());
         let y = if d == last {
             y
         } else {
@@ -290,4 +332,23 @@ pub(crate) fn pointwise(
             Ok(out)
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_max_skips_nan_and_falls_back_to_zero_without_a_finite_maximum() {
+        // 37 elements: two full sets of lanes and a tail; the maximum sits in the tail.
+        let mut row: Vec<f32> = (0..37).map(|i| i as f32 - 40.0).collect();
+        row[5] = f32::NAN;
+        row[36] = 3.5;
+        let inf = vec![f32::NEG_INFINITY, f32::INFINITY];
+        let mut all = row.clone();
+        all.extend([f32::NEG_INFINITY; 37]);
+        assert_eq!(row_max(&all, 37), vec![3.5, 0.0]);
+        assert_eq!(row_max(&inf, 2), vec![0.0]);
+        assert_eq!(lane_max(&row[..36]), -5.0);
+    }
 }

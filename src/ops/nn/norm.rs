@@ -3,18 +3,15 @@
 //! backward `(g - mean(g) - y * mean(g * y)) / std`; layer_norm, group_norm and batch_norm
 //! arrange their input into such rows and apply the affine part with broadcast ops.
 
-use super::from_f64;
+use super::{from_f64, row_split};
 use crate::autograd::grad_mode::no_grad;
 use crate::autograd::saved::SavedTensor;
 use crate::dtype::{Element, FloatElement};
 use crate::error::{Error, Result};
-use crate::kernels::{for_each_chunk, parallel_for};
+use crate::kernels::for_each_chunk;
 use crate::ops::{grads, record};
 use crate::tensor::Tensor;
 use crate::with_float;
-
-/// Elements of rows one task standardises; rows are split across threads from twice this.
-const ROW_TASK_ELEMS: usize = 1 << 15;
 
 /// Row statistics returned with a standardised matrix.
 pub struct RowStats {
@@ -52,12 +49,6 @@ fn standardize_rows(x: &Tensor, eps: f64) -> Result<(Tensor, RowStats)> {
 #[inline]
 fn wide<T: FloatElement>(v: &T) -> f64 {
     <T as Element>::to_f64(*v)
-}
-
-/// Rows per task for rows of `m` elements, and whether to split at all.
-fn row_split(r: usize, m: usize) -> (usize, bool) {
-    let rows = (ROW_TASK_ELEMS / m.max(1)).max(1);
-    (rows, parallel_for(r * m, 2 * ROW_TASK_ELEMS) && r > rows)
 }
 
 /// The forward on contiguous rows: the standardised rows and each row's `[mean, var, rstd]`.
