@@ -1,5 +1,5 @@
 //! Criterion benches for the Rust side: each kernel family (elementwise, reductions, GEMM,
-//! convolution, normalisation, pooling, data-moving shape ops) at several sizes, on the calling thread
+//! convolution, normalisation, softmax and cross-entropy, pooling, data-moving shape ops) at several sizes, on the calling thread
 //! ("serial", 1 kernel thread) and on the thread team (2 threads), plus the autograd overhead of
 //! small graphs (record + backward). Run with `cargo bench --bench kernels`; absolute figures on
 //! a shared machine are noisy, compare within one run. Python-level comparisons with NumPy and
@@ -309,6 +309,42 @@ fn norm_benches(c: &mut Criterion) {
     g.finish();
 }
 
+/// log_softmax of [4096, 1000] logits under no_grad, and cross_entropy forward + backward
+/// against class indices for a wide ([4096, 1000]) and a narrow ([512, 10]) classifier.
+fn softmax_benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("softmax");
+    g.measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300))
+        .sample_size(10);
+    for (rows, classes) in [(4096usize, 1000usize), (512, 10)] {
+        let x = Tensor::randn(&[rows, classes], DType::F32).unwrap();
+        let leaf = x.detach().requires_grad_(true).unwrap();
+        let target = Tensor::randint(0, classes as i64, &[rows], DType::I64).unwrap();
+        let size = format!("{rows}x{classes}");
+        for (mode, threads) in MODES {
+            set_num_threads(threads);
+            g.bench_function(
+                BenchmarkId::new(format!("log_softmax/{mode}"), &size),
+                |bch| {
+                    let _guard = no_grad();
+                    bch.iter(|| black_box(&x).log_softmax(1).unwrap())
+                },
+            );
+            g.bench_function(
+                BenchmarkId::new(format!("cross_entropy_fwd_bwd/{mode}"), &size),
+                |bch| {
+                    bch.iter(|| {
+                        leaf.cross_entropy(&target).unwrap().backward().unwrap();
+                        leaf.set_grad(None).unwrap();
+                    })
+                },
+            );
+        }
+    }
+    set_num_threads(2);
+    g.finish();
+}
+
 /// 2x2 max and average pooling over a [32, 64, 56, 56] activation.
 fn pool_benches(c: &mut Criterion) {
     use ferrograd::ops::nn::pool::PoolArgs;
@@ -380,6 +416,7 @@ criterion_group!(
     matmul_benches,
     conv_benches,
     norm_benches,
+    softmax_benches,
     pool_benches,
     shape_benches,
     autograd_benches
