@@ -152,33 +152,30 @@ fn class_loss(
                 continue;
             };
             a[i * c + k] += (1.0 - eps) * weight[k];
-            if eps > 0.0 {
-                for j in 0..c {
-                    a[i * c + j] += eps / c as f64 * weight[j];
-                }
+            for j in 0..c {
+                a[i * c + j] += eps / c as f64 * weight[j];
             }
             denom += weight[k];
         }
     }
-    // Scores: log-probabilities, computed row by row with the max subtracted.
+    // From here on this is cross_entropy with class probabilities or label smoothing (nll_loss
+    // rejects both, and plain class indices took `indexed_class_loss`): a dense `[rows, C]`
+    // coefficient matrix `a` against the log-probabilities, computed row by row with the max
+    // subtracted.
+    debug_assert!(softmax, "nll_loss never reaches the dense path");
     let xv = values_f64(&x);
-    let s = if softmax {
-        let mut s = vec![0.0f64; rows * c];
-        for i in 0..rows {
-            let row = &xv[i * c..(i + 1) * c];
-            let max = row
-                .iter()
-                .fold(f64::NEG_INFINITY, |m, &v| if v > m { v } else { m });
-            let max = if max.is_finite() { max } else { 0.0 };
-            let lse = row.iter().map(|&v| (v - max).exp()).sum::<f64>().ln();
-            for (o, &v) in s[i * c..(i + 1) * c].iter_mut().zip(row) {
-                *o = v - max - lse;
-            }
+    let mut s = vec![0.0f64; rows * c];
+    for i in 0..rows {
+        let row = &xv[i * c..(i + 1) * c];
+        let max = row
+            .iter()
+            .fold(f64::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+        let max = if max.is_finite() { max } else { 0.0 };
+        let lse = row.iter().map(|&v| (v - max).exp()).sum::<f64>().ln();
+        for (o, &v) in s[i * c..(i + 1) * c].iter_mut().zip(row) {
+            *o = v - max - lse;
         }
-        s
-    } else {
-        xv
-    };
+    }
     let per_row: Vec<f64> = (0..rows)
         .map(|i| {
             let mut l = 0.0;
@@ -213,12 +210,7 @@ fn class_loss(
     let reduction = opts.reduction;
     let tgt_shape = target.shape().to_vec();
     let in_ndim = input.ndim();
-    let node = if softmax {
-        "CrossEntropyLossBackward"
-    } else {
-        "NllLossBackward"
-    };
-    record(out, node, &inputs, move |_| {
+    record(out, "CrossEntropyLossBackward", &inputs, move |_| {
         Ok(move |g: &Tensor, needs: &[bool]| {
             // Per-row scale of the incoming gradient.
             let gv = values_f64(g);
@@ -232,16 +224,10 @@ fn class_loss(
                 let gi = scale(i);
                 let ar = &a[i * c..(i + 1) * c];
                 let gr = &mut gx[i * c..(i + 1) * c];
-                if softmax {
-                    // d/dx of -sum a*log_softmax(x) = sum(a) * softmax(x) - a
-                    let asum: f64 = ar.iter().sum();
-                    for k in 0..c {
-                        gr[k] = gi * (asum * s[i * c + k].exp() - ar[k]);
-                    }
-                } else {
-                    for k in 0..c {
-                        gr[k] = -gi * ar[k];
-                    }
+                // d/dx of -sum a*log_softmax(x) = sum(a) * softmax(x) - a
+                let asum: f64 = ar.iter().sum();
+                for k in 0..c {
+                    gr[k] = gi * (asum * s[i * c + k].exp() - ar[k]);
                 }
             }
             let mut out: Grads = Default::default();
