@@ -2,12 +2,14 @@
 //! the elementwise losses (mse, l1, smooth_l1, huber, the BCEs, kl_div) go through
 //! [`pointwise`](super::pointwise) with closed-form derivatives, computed in f64.
 
-use super::{PointFn, PointGrad, Reduction, from_f64, pointwise, row_max, row_split, values_f64};
+use super::{
+    PointFn, PointGrad, Reduction, each_row_block, fill_rows, from_f64, pointwise, row_max,
+    values_f64,
+};
 use crate::autograd::node::Grads;
 use crate::autograd::saved::SavedTensor;
 use crate::dtype::{DType, Element, FloatElement};
 use crate::error::{Error, Result};
-use crate::kernels::for_each_chunk;
 use crate::kernels::math::{FastExp, assume_init, exp_rows_shifted, wide_sum};
 use crate::ops::{grads, record};
 use crate::tensor::Tensor;
@@ -417,12 +419,7 @@ fn row_scores<T: FloatElement + FastExp>(
             }
         }
     };
-    let (per_task, split) = row_split(rows, if softmax { c } else { 1 });
-    if split {
-        for_each_chunk(&mut out, per_task, body);
-    } else {
-        body(&mut out, 0);
-    }
+    each_row_block(&mut out, if softmax { c } else { 1 }, body);
     out
 }
 
@@ -441,7 +438,6 @@ fn class_grad<T: FloatElement + FastExp>(
     let data = buf
         .as_ref()
         .map(|(b, off)| &T::slice(b)[*off..*off + rows * c]);
-    let mut out = crate::kernels::alloc::vec_with_capacity::<T>(rows * c);
     let body = |o: &mut [std::mem::MaybeUninit<T>], start: usize| {
         let first = start / c;
         if let Some(d) = data {
@@ -472,16 +468,9 @@ fn class_grad<T: FloatElement + FastExp>(
             row[k].write(p - T::from_f64(s));
         }
     };
-    let spare = &mut out.spare_capacity_mut()[..rows * c];
-    let (per_task, split) = row_split(rows, c);
-    if split {
-        for_each_chunk(spare, per_task * c, body);
-    } else if c > 0 {
-        body(spare, 0);
-    }
-    // SAFETY: every element of the rows*c grid was written above.
-    unsafe { out.set_len(rows * c) };
-    Tensor::from_buffer_vec(out, &[rows, c])
+    // SAFETY: `body` writes every element of each row it is given: the scaled softmax, or
+    // zeros and the class's coefficient.
+    unsafe { fill_rows(&[rows, c], c, body) }
 }
 
 /// Undoes `rows_view` for a `[rows, C]` gradient.

@@ -13,53 +13,83 @@ pub mod pool;
 
 use super::{grads, record};
 use crate::autograd::saved::SavedTensor;
-use crate::dtype::{DType, FloatElement};
+use crate::dtype::{DType, Element, FloatElement};
 use crate::error::{Error, Result};
+use crate::kernels::for_each_chunk;
 use crate::kernels::math::{FastExp, assume_init, exp_rows_shifted, wide_sum};
 use crate::shape::normalize_dim;
 use crate::tensor::Tensor;
 use crate::with_dtype;
 use crate::with_float;
+use std::mem::MaybeUninit;
 
 const ROWS_PAR_MIN: usize = 1 << 15;
 
 /// Applies `f(rows_in, rows_out)` to blocks of whole rows of a [rows, n] tensor (blocks split
-/// across threads when large).
+/// across threads when large); `f` must write every element of `rows_out`.
 pub(crate) fn map_rows<T: FloatElement>(
     x: &Tensor,
     n: usize,
-    f: impl Fn(&[T], &mut [std::mem::MaybeUninit<T>]) + Sync + Send,
+    f: impl Fn(&[T], &mut [MaybeUninit<T>]) + Sync + Send,
 ) -> Result<Tensor> {
     let x = x.contiguous_copy_if_needed()?;
     let buf = x.storage().read();
-    let total = x.numel();
-    let data = &T::slice(&buf)[x.storage_offset()..x.storage_offset() + total];
-    let mut out: Vec<T> = Vec::with_capacity(total);
-    // Rows of n > 0 elements (an empty row writes nothing).
-    if let Some(rows) = total.checked_div(n) {
-        let spare = &mut out.spare_capacity_mut()[..total];
-        let (per_task, split) = row_split(rows, n);
-        if split {
-            crate::kernels::for_each_chunk(spare, per_task * n, |o, start| {
-                f(&data[start..start + o.len()], o)
-            });
-        } else {
-            f(data, spare);
-        }
-    }
-    // SAFETY: `f` wrote every block of rows above (the blocks tile 0..total exactly).
-    unsafe { out.set_len(total) };
-    Ok(Tensor::from_buffer_vec(out, x.shape()))
+    let data = &T::slice(&buf)[x.storage_offset()..x.storage_offset() + x.numel()];
+    // SAFETY: `f` writes every element of the block it is given (its contract above).
+    Ok(unsafe { fill_rows(x.shape(), n, |o, start| f(&data[start..start + o.len()], o)) })
 }
 
 /// Rows per task for a `[r, m]` row kernel, and whether to split the rows across threads at
 /// all: tasks of about `ROWS_PAR_MIN` elements, from twice that in total.
-pub(crate) fn row_split(r: usize, m: usize) -> (usize, bool) {
+fn row_split(r: usize, m: usize) -> (usize, bool) {
     let rows = (ROWS_PAR_MIN / m.max(1)).max(1);
     (
         rows,
         crate::kernels::parallel_for(r * m, 2 * ROWS_PAR_MIN) && r > rows,
     )
+}
+
+/// Runs `f(block, first_row)` over `per_row`, one slot for each row of `m` elements of a row
+/// kernel, in blocks split across threads when the rows hold enough work.
+pub(crate) fn each_row_block<S: Send>(
+    per_row: &mut [S],
+    m: usize,
+    f: impl Fn(&mut [S], usize) + Sync + Send,
+) {
+    let (rows, split) = row_split(per_row.len(), m);
+    if split {
+        for_each_chunk(per_row, rows, f);
+    } else {
+        f(per_row, 0);
+    }
+}
+
+/// A fresh contiguous tensor of `shape`, rows of its last `m` elements written by
+/// `f(block, first_element)` one block of whole rows at a time, blocks split across threads
+/// when large.
+///
+/// # Safety
+/// `f` must write every element of each block it is given.
+pub(crate) unsafe fn fill_rows<T: Element>(
+    shape: &[usize],
+    m: usize,
+    f: impl Fn(&mut [MaybeUninit<T>], usize) + Sync + Send,
+) -> Tensor {
+    let total: usize = shape.iter().product();
+    let mut out = crate::kernels::alloc::vec_with_capacity::<T>(total);
+    // Rows of m > 0 elements (an empty row writes nothing).
+    if let Some(r) = total.checked_div(m) {
+        let spare = &mut out.spare_capacity_mut()[..total];
+        let (rows, split) = row_split(r, m);
+        if split {
+            for_each_chunk(spare, rows * m, f);
+        } else {
+            f(spare, 0);
+        }
+    }
+    // SAFETY: the blocks tile 0..total exactly and the caller vouches `f` wrote each one.
+    unsafe { out.set_len(total) };
+    Tensor::from_buffer_vec(out, shape)
 }
 
 /// The maximum of each row of `c` elements, as the shift that keeps exp from overflowing (0
@@ -95,7 +125,7 @@ fn lane_max<T: FloatElement>(v: &[T]) -> T {
 /// each row's sum in f64.
 pub(crate) fn softmax_rows<T: FloatElement + FastExp>(
     rows: &[T],
-    out: &mut [std::mem::MaybeUninit<T>],
+    out: &mut [MaybeUninit<T>],
     c: usize,
     log: bool,
 ) {

@@ -3,12 +3,11 @@
 //! backward `(g - mean(g) - y * mean(g * y)) / std`; layer_norm, group_norm and batch_norm
 //! arrange their input into such rows and apply the affine part with broadcast ops.
 
-use super::{from_f64, row_split};
+use super::{each_row_block, fill_rows, from_f64};
 use crate::autograd::grad_mode::no_grad;
 use crate::autograd::saved::SavedTensor;
 use crate::dtype::{Element, FloatElement};
 use crate::error::{Error, Result};
-use crate::kernels::for_each_chunk;
 use crate::ops::{grads, record};
 use crate::tensor::Tensor;
 use crate::with_float;
@@ -60,7 +59,6 @@ fn standardize_kernel<T: FloatElement>(
 ) -> (Tensor, Vec<[f64; 3]>) {
     let buf = x.storage().read();
     let data = &T::slice(&buf)[x.storage_offset()..x.storage_offset() + r * m];
-    let (rows, split) = row_split(r, m);
     let mut stats = vec![[0.0f64; 3]; r];
     let row_stats = |s: &mut [[f64; 3]], start: usize| {
         for (i, st) in s.iter_mut().enumerate() {
@@ -77,12 +75,7 @@ fn standardize_kernel<T: FloatElement>(
             *st = [mu, var, 1.0 / (var + eps).sqrt()];
         }
     };
-    if split {
-        for_each_chunk(&mut stats, rows, row_stats);
-    } else {
-        row_stats(&mut stats, 0);
-    }
-    let mut out = crate::kernels::alloc::vec_with_capacity::<T>(r * m);
+    each_row_block(&mut stats, m, row_stats);
     let rows_out = |o: &mut [std::mem::MaybeUninit<T>], start: usize| {
         for (i, row_out) in o.chunks_mut(m).enumerate() {
             let row = start / m + i;
@@ -92,15 +85,8 @@ fn standardize_kernel<T: FloatElement>(
             }
         }
     };
-    let spare = &mut out.spare_capacity_mut()[..r * m];
-    if split {
-        for_each_chunk(spare, rows * m, rows_out);
-    } else if m > 0 {
-        rows_out(spare, 0);
-    }
-    // SAFETY: every element of the r*m rows was written above.
-    unsafe { out.set_len(r * m) };
-    (Tensor::from_buffer_vec(out, &[r, m]), stats)
+    // SAFETY: `rows_out` writes every element of each row it is given.
+    (unsafe { fill_rows(&[r, m], m, rows_out) }, stats)
 }
 
 /// The backward on contiguous rows: `(g - mean(g) - y * mean(g * y)) * rstd` per row.
@@ -109,7 +95,6 @@ fn standardize_backward<T: FloatElement>(g: &Tensor, y: &Tensor, rstd: &[f64], m
     let (gb, yb) = (g.storage().read(), y.storage().read());
     let gv = &T::slice(&gb)[g.storage_offset()..g.storage_offset() + r * m];
     let yv = &T::slice(&yb)[y.storage_offset()..y.storage_offset() + r * m];
-    let mut out = crate::kernels::alloc::vec_with_capacity::<T>(r * m);
     let rows_out = |o: &mut [std::mem::MaybeUninit<T>], start: usize| {
         for (i, row_out) in o.chunks_mut(m).enumerate() {
             let row = start / m + i;
@@ -129,16 +114,8 @@ fn standardize_backward<T: FloatElement>(g: &Tensor, y: &Tensor, rstd: &[f64], m
             }
         }
     };
-    let (rows, split) = row_split(r, m);
-    let spare = &mut out.spare_capacity_mut()[..r * m];
-    if split {
-        for_each_chunk(spare, rows * m, rows_out);
-    } else if m > 0 {
-        rows_out(spare, 0);
-    }
-    // SAFETY: every element of the r*m rows was written above.
-    unsafe { out.set_len(r * m) };
-    Tensor::from_buffer_vec(out, &[r, m])
+    // SAFETY: `rows_out` writes every element of each row it is given.
+    unsafe { fill_rows(&[r, m], m, rows_out) }
 }
 
 fn check_float(op: &'static str, t: &Tensor) -> Result<()> {
